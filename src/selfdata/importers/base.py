@@ -1,0 +1,190 @@
+"""The importer contract: what every importer module (ours or a plugin's) provides.
+
+An importer is any object (usually a module) with these attributes:
+
+    name: str                 short, unique, e.g. "gpx"
+    version: str              bumped when the importer's output changes
+    patterns: tuple[str, ...] file-name globs it usually reads, e.g. ("*.gpx",)
+    tables: tuple[str, ...]   canonical tables it fills
+    detect(head: bytes, filename: str) -> bool
+        Cheap: sees only the first HEAD_BYTES of the file, never the whole file.
+    read(source: Source) -> Iterator[Batch]
+        Streams the file and yields columnar batches for canonical tables.
+
+Importers never write SQL and never touch the vault: they turn bytes into Arrow
+tables. The ingest engine owns staging, type casting, dedupe, the transaction
+and provenance. Column names in a batch are canonical column names (a subset;
+missing columns are NULL, `import_id` is filled in by the engine). Values may be
+strings that DuckDB casts (ISO 8601 instants for TIMESTAMPTZ, JSON text for
+`extra`); a value that does not cast fails the whole import with a clear error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Protocol, runtime_checkable
+
+import pyarrow as pa
+
+__all__ = ["HEAD_BYTES", "Batch", "Importer", "Reject", "Source", "stable_id"]
+
+# How much of a file `detect` sees.
+HEAD_BYTES = 4096
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Rows for one canonical table."""
+
+    table: str
+    rows: pa.Table
+
+
+@dataclass(frozen=True)
+class Reject:
+    """A record the importer could not use: counted and reported, never a crash."""
+
+    table: str
+    reason: str
+    line: int | None = None
+
+
+@runtime_checkable
+class Importer(Protocol):
+    """What the registry requires of an importer. Modules satisfy it structurally."""
+
+    name: str
+    version: str
+    patterns: tuple[str, ...]
+    tables: tuple[str, ...]
+
+    def detect(self, head: bytes, filename: str) -> bool: ...
+
+    def read(self, source: Source) -> Iterator[Batch]: ...
+
+
+@dataclass
+class Source:
+    """One file to import: on disk, or a member of a zip archive read in place.
+
+    `open()` returns a binary stream whose reads feed the progress bar. Importers
+    report unusable records with `reject()` rather than raising.
+    """
+
+    path: Path
+    member: str | None = None
+    on_bytes: Callable[[int], None] | None = None
+    rejects: list[Reject] = field(default_factory=list)
+
+    @property
+    def display_name(self) -> str:
+        """How messages name the file: `export.zip!folder/file.gpx` for zip members."""
+        return f"{self.path}!{self.member}" if self.member else str(self.path)
+
+    @property
+    def file_name(self) -> str:
+        """The file's own name, without folders."""
+        return Path(self.member).name if self.member else self.path.name
+
+    @property
+    def size(self) -> int:
+        """Uncompressed size in bytes."""
+        if self.member is None:
+            return self.path.stat().st_size
+        with zipfile.ZipFile(self.path) as archive:
+            return archive.getinfo(self.member).file_size
+
+    def open(self) -> IO[bytes]:
+        """A binary stream of the file's bytes (decompressed for zip members)."""
+        if self.member is None:
+            raw: IO[bytes] = self.path.open("rb")
+        else:
+            archive = zipfile.ZipFile(self.path)
+            raw = _ClosingMember(archive, archive.open(self.member))
+        return _CountingReader(raw, self.on_bytes) if self.on_bytes else raw
+
+    def head(self, size: int = HEAD_BYTES) -> bytes:
+        """The first `size` bytes, for detection."""
+        with self.open() as stream:
+            return stream.read(size)
+
+    def sha256(self) -> str:
+        """Hex digest of the file's bytes; the same bytes are the same import."""
+        digest = hashlib.sha256()
+        with self.open() as stream:
+            while chunk := stream.read(1 << 20):
+                digest.update(chunk)
+        return digest.hexdigest()
+
+    def reject(self, table: str, reason: str, line: int | None = None) -> None:
+        """Count one unusable record of `table`, with why and where."""
+        self.rejects.append(Reject(table, reason, line))
+
+
+def stable_id(*parts: object) -> str:
+    """A short deterministic id from the values that identify a record.
+
+    Importers use it for ids that other rows refer to (a workout's route points
+    carry its `workout_id`), so the same workout gets the same id in every import.
+
+    Example:
+        >>> stable_id("gpx", "2024-05-01T07:00:00Z", "running")
+        'c0a3ac0ae5e4c6a1'
+    """
+    text = "\x1f".join("" if p is None else str(p) for p in parts)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+class _CountingReader(io.RawIOBase):
+    """Wraps a stream and reports each read's size, for a progress bar by bytes."""
+
+    def __init__(self, raw: IO[bytes], on_bytes: Callable[[int], None]) -> None:
+        self._raw = raw
+        self._on_bytes = on_bytes
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        data = self._raw.read(len(buffer))
+        buffer[: len(data)] = data
+        self._on_bytes(len(data))
+        return len(data)
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        self._on_bytes(len(data))
+        return data
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+class _ClosingMember(io.RawIOBase):
+    """A zip member stream that also closes its archive."""
+
+    def __init__(self, archive: zipfile.ZipFile, member: IO[bytes]) -> None:
+        self._archive = archive
+        self._member = member
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        data = self._member.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def read(self, size: int = -1) -> bytes:
+        return self._member.read(size)
+
+    def close(self) -> None:
+        self._member.close()
+        self._archive.close()
+        super().close()
