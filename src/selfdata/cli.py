@@ -1,0 +1,450 @@
+"""The `selfdata` command: a thin layer over the library.
+
+Errors are translated once, here at the root: any SelfdataError becomes one
+line on stderr and exit status 1; anything unexpected becomes one line and
+exit status 2. `--debug` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+from rich import box
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from selfdata import __version__
+from selfdata.doctor import run_checks
+from selfdata.errors import SelfdataError
+from selfdata.importers import Registry
+from selfdata.ingest import FileResult, forget, import_paths
+from selfdata.vault import open_vault, resolve_vault_path, vault_info
+
+__all__ = ["cli", "main"]
+
+_CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class _Root(click.Group):
+    """Turns selfdata's errors into one line, once, for every command."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except SelfdataError as error:
+            if ctx.params.get("debug"):
+                raise
+            click.echo(f"Error: {error}", err=True)
+            ctx.exit(1)
+        except KeyboardInterrupt:
+            click.echo("Interrupted: the file being imported was not written.", err=True)
+            ctx.exit(130)
+        except Exception as error:
+            if ctx.params.get("debug"):
+                raise
+            click.echo(
+                f"Error: unexpected {type(error).__name__}: {error} "
+                "(run with --debug for the traceback, and please report it)",
+                err=True,
+            )
+            ctx.exit(2)
+
+
+@click.group(cls=_Root, context_settings=_CONTEXT)
+@click.option(
+    "--vault",
+    "vault",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="SELFDATA_VAULT",
+    help="Vault file. Default: $SELFDATA_HOME/selfdata.duckdb, else ./data/selfdata.duckdb.",
+)
+@click.option("--debug", is_flag=True, help="Show the traceback of errors.")
+@click.version_option(__version__, "-V", "--version", prog_name="selfdata")
+@click.pass_context
+def cli(ctx: click.Context, vault: Path | None, debug: bool) -> None:
+    """Your own data warehouse: import your exports, explore and report on them.
+
+    \b
+    Example:
+        selfdata import ~/Downloads/export.zip runs/
+        selfdata vault info
+        selfdata imports
+    """
+    ctx.obj = {"vault": resolve_vault_path(vault), "debug": debug}
+
+
+def _vault_path(ctx: click.Context) -> Path:
+    path: Path = ctx.obj["vault"]
+    return path
+
+
+def _console() -> Console:
+    # Plain text when not on a terminal, so output can be piped and tested;
+    # wide enough that file names in tables are not cut.
+    console = Console(highlight=False, soft_wrap=True)
+    if not console.is_terminal:
+        console = Console(highlight=False, soft_wrap=True, width=160)
+    return console
+
+
+# --- import ------------------------------------------------------------------------
+
+
+@cli.command("import", context_settings=_CONTEXT)
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--importer", "importer", help="Skip detection and use this importer.")
+@click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    help="Seconds to wait while another program holds the vault (default 30).",
+)
+@click.option("--quiet", "-q", is_flag=True, help="Only print errors and the final line.")
+@click.pass_context
+def import_command(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    importer: str | None,
+    lock_timeout: float | None,
+    quiet: bool,
+) -> None:
+    """Import files, folders and zip archives into the vault.
+
+    Each file is detected by its content (also inside zips, read in place) and
+    imported in one transaction: a file that fails leaves the vault as it was.
+    Importing the same file again adds nothing; an export that overlaps an
+    older one adds only what is new.
+
+    \b
+    Example:
+        selfdata import activity.gpx
+        selfdata import ~/Downloads/takeout.zip tracks/
+        selfdata import --importer gpx odd-name.xml
+    """
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    with _ProgressBar(err, enabled=err.is_terminal and not quiet) as progress:
+        results = import_paths(
+            paths,
+            vault=_vault_path(ctx),
+            importer=importer,
+            progress=progress,
+            lock_timeout=lock_timeout,
+        )
+    out = _console()
+    if not quiet:
+        for result in results:
+            _print_result(out, result)
+    out.print(_import_summary(results))
+    if any(r.status == "failed" for r in results):
+        ctx.exit(1)
+
+
+class _ProgressBar:
+    """A rich progress bar by bytes read, one task per file."""
+
+    def __init__(self, console: Console, *, enabled: bool) -> None:
+        self._enabled = enabled
+        self._bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+        )
+        self._task: Any = None
+
+    def __enter__(self) -> _ProgressBar | None:
+        if not self._enabled:
+            return None
+        self._bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._enabled:
+            self._bar.stop()
+
+    def start(self, name: str, total_bytes: int) -> None:
+        self._task = self._bar.add_task(_short(name), total=total_bytes)
+
+    def advance(self, n_bytes: int) -> None:
+        self._bar.advance(self._task, n_bytes)
+
+    def finish(self) -> None:
+        self._bar.remove_task(self._task)
+
+
+def _short(name: str, width: int = 40) -> str:
+    return name if len(name) <= width else "…" + name[-(width - 1) :]
+
+
+def _print_result(out: Console, result: FileResult) -> None:
+    if result.status == "imported":
+        out.print(
+            f"imported {result.name} ({result.importer}) as import {result.import_id} "
+            f"in {result.seconds:.1f} s"
+        )
+        tables = sorted(set(result.new) | set(result.rejected))
+        width = max(len(t) for t in tables) if tables else 0
+        for table in tables:
+            out.print(
+                f"  {table:<{width}}  {result.new.get(table, 0):>8} new"
+                f"  {result.duplicate.get(table, 0):>8} duplicate"
+                f"  {result.rejected.get(table, 0):>6} rejected"
+            )
+        for reject in result.reject_samples:
+            where = f"line {reject.line}: " if reject.line else ""
+            out.print(f"  rejected {reject.table} {where}{reject.reason}")
+    elif result.status == "already_imported":
+        out.print(f"unchanged {result.name}: {result.note}, nothing added")
+    elif result.status == "skipped":
+        out.print(f"skipped {result.name}: {result.note}")
+    else:
+        out.print(f"failed {result.name}: {_problem(result)}")
+
+
+def _problem(result: FileResult) -> str:
+    error = result.error
+    if error is None:
+        return "unknown error"
+    # The error names the file itself; don't say the name twice.
+    text = str(error)
+    return text.removeprefix(f"{result.name}: ").removeprefix(f"{result.name}, ")
+
+
+def _import_summary(results: Sequence[FileResult]) -> str:
+    def count(status: str) -> int:
+        return sum(r.status == status for r in results)
+
+    new = sum(sum(r.new.values()) for r in results)
+    files = "file" if len(results) == 1 else "files"
+    parts = [f"{count('imported')} imported", f"{count('already_imported')} unchanged"]
+    if count("skipped"):
+        parts.append(f"{count('skipped')} skipped")
+    parts.append(f"{count('failed')} failed")
+    return f"{len(results)} {files}: {', '.join(parts)}; {new} new rows."
+
+
+# --- imports, forget -----------------------------------------------------------------
+
+
+@cli.command("imports", context_settings=_CONTEXT)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_context
+def imports_command(ctx: click.Context, as_json: bool) -> None:
+    """List the imports in the vault, newest last.
+
+    \b
+    Example:
+        selfdata imports
+        selfdata imports --json
+    """
+    with open_vault(_vault_path(ctx)) as con:
+        rows = con.execute(
+            "SELECT import_id, importer, file_name, strftime(finished_at, '%Y-%m-%d %H:%M'),"
+            " rows_new, rows_duplicate, rows_rejected, status"
+            " FROM imports ORDER BY import_id"
+        ).fetchall()
+    records = [
+        {
+            "import_id": r[0],
+            "importer": r[1],
+            "file_name": r[2],
+            "finished": r[3],
+            "new": json.loads(r[4]),
+            "duplicate": json.loads(r[5]),
+            "rejected": json.loads(r[6]),
+            "status": r[7],
+        }
+        for r in rows
+    ]
+    out = _console()
+    if as_json:
+        out.print_json(json.dumps(records))
+        return
+    if not records:
+        out.print("No imports yet: selfdata import PATH")
+        return
+    table = _table("id", "importer", "file", "finished (UTC)", "new", "duplicate", "rejected")
+    for rec in records:
+        table.add_row(
+            str(rec["import_id"]),
+            rec["importer"],
+            Path(rec["file_name"]).name,
+            rec["finished"],
+            str(sum(rec["new"].values())),
+            str(sum(rec["duplicate"].values())),
+            str(sum(rec["rejected"].values())),
+        )
+    out.print(table)
+
+
+@cli.command("forget", context_settings=_CONTEXT)
+@click.argument("import_id", type=int)
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def forget_command(ctx: click.Context, import_id: int, yes: bool) -> None:
+    """Remove one import and every row it brought.
+
+    \b
+    Example:
+        selfdata imports          # find the id
+        selfdata forget 3 --yes
+    """
+    with open_vault(_vault_path(ctx)) as con:
+        found = con.execute(
+            "SELECT file_name FROM imports WHERE import_id = ?", [import_id]
+        ).fetchall()
+    if not found:
+        raise SelfdataError(f"no import {import_id}; `selfdata imports` lists them")
+    if not yes:
+        click.confirm(f"Remove import {import_id} ({found[0][0]}) and its rows?", abort=True)
+    removed = forget(import_id, vault=_vault_path(ctx))
+    detail = ", ".join(f"{n} {table}" for table, n in sorted(removed.items())) or "no rows"
+    _console().print(f"Forgot import {import_id}: removed {detail}.")
+
+
+# --- importers, vault, doctor ---------------------------------------------------------
+
+
+@cli.command("importers", context_settings=_CONTEXT)
+def importers_command() -> None:
+    """List the importers: built-in and from plugins.
+
+    Plugins register through the `selfdata.importers` entry point group.
+
+    \b
+    Example:
+        selfdata importers
+    """
+    registry = Registry.default()
+    table = _table("name", "version", "origin", "patterns", "tables")
+    for registered in registry:
+        imp = registered.importer
+        table.add_row(
+            imp.name, imp.version, registered.origin, " ".join(imp.patterns), ", ".join(imp.tables)
+        )
+    out = _console()
+    out.print(table)
+    for name, why in registry.broken.items():
+        out.print(f"plugin {name} did not load: {why}")
+
+
+@cli.group("vault", context_settings=_CONTEXT)
+def vault_group() -> None:
+    """Look after the vault file."""
+
+
+@vault_group.command("info", context_settings=_CONTEXT)
+@click.pass_context
+def vault_info_command(ctx: click.Context) -> None:
+    """Show the vault's size, schema version, rows per table and dates per domain.
+
+    \b
+    Example:
+        selfdata vault info
+        SELFDATA_HOME=~/selfdata selfdata vault info
+    """
+    path = _vault_path(ctx)
+    with open_vault(path) as con:
+        info = vault_info(con, path)
+    out = _console()
+    out.print(f"vault           {info.path}")
+    out.print(f"size            {_size(info.file_bytes)}")
+    out.print(f"schema version  {info.schema_version} (selfdata {info.made_by})")
+    out.print(f"imports         {info.imports}")
+    rows = _table("table", "rows")
+    for table, n in info.rows.items():
+        rows.add_row(table, f"{n:,}")
+    out.print(rows)
+    domains = _table("domain", "rows", "first day", "last day")
+    for domain in info.domains:
+        domains.add_row(domain.domain, f"{domain.rows:,}", domain.first or "-", domain.last or "-")
+    out.print(domains)
+
+
+def _table(*columns: str) -> Table:
+    """A quiet table; columns whose names say they count things are right-aligned."""
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in columns:
+        numeric = column in {"id", "rows", "new", "duplicate", "rejected"}
+        table.add_column(column, justify="right" if numeric else "left", no_wrap=True)
+    return table
+
+
+def _size(n_bytes: int) -> str:
+    size = float(n_bytes)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"
+
+
+@cli.command("doctor", context_settings=_CONTEXT)
+@click.pass_context
+def doctor_command(ctx: click.Context) -> None:
+    """Check the installation and the vault: one OK, FAIL or SKIP line each.
+
+    \b
+    Example:
+        selfdata doctor
+    """
+    checks = run_checks(_vault_path(ctx))
+    out = _console()
+    for check in checks:
+        out.print(f"{check.status:<4}  {check.name:<10}  {check.detail}")
+    if any(c.status == "FAIL" for c in checks):
+        ctx.exit(1)
+
+
+# --- demo ---------------------------------------------------------------------------
+
+
+@cli.command("demo", context_settings=_CONTEXT)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where to write the demo export files. Default: demo/ beside the vault.",
+)
+@click.option("--years", type=click.IntRange(min=1), default=1, show_default=True)
+@click.pass_context
+def demo_command(ctx: click.Context, out: Path | None, years: int) -> None:
+    """Write a synthetic person's export files, import them and show the vault.
+
+    The files are real exports in their real formats, so the demo runs the
+    same importers your own files will. Running it again imports nothing new.
+
+    \b
+    Example:
+        selfdata demo
+        selfdata --vault /tmp/demo.duckdb demo --years 3
+    """
+    from selfdata.demo import write_demo
+
+    vault = _vault_path(ctx)
+    folder = out or vault.parent / "demo"
+    files = write_demo(folder, years=years)
+    click.echo(f"Wrote {len(files)} demo export files to {folder}")
+    ctx.invoke(import_command, paths=(folder,), importer=None, lock_timeout=None, quiet=True)
+    ctx.invoke(vault_info_command)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console-script entry point."""
+    cli.main(args=list(argv) if argv is not None else sys.argv[1:], prog_name="selfdata")

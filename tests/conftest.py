@@ -1,0 +1,59 @@
+"""Shared fixtures: `vault` (a fresh vault path), `registry` (built-ins plus the
+test-only `tally` importer, also seen by the CLI) and `cli` (runs the command)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from selfdata.cli import cli as selfdata_cli
+from selfdata.importers import Registry
+from tests.plugins import tally
+
+DATA = Path(__file__).parent / "data"
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+
+
+@pytest.fixture
+def vault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Path of a vault that does not exist yet, in its own home folder."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("SELFDATA_HOME", str(home))
+    monkeypatch.delenv("SELFDATA_VAULT", raising=False)
+    return home / "selfdata.duckdb"
+
+
+@pytest.fixture
+def registry(monkeypatch: pytest.MonkeyPatch) -> Registry:
+    """The default registry plus `tally`, installed as what Registry.default() returns."""
+    built = Registry()
+    for registered in _builtins():
+        built.register(registered.importer, origin=registered.origin)
+    built.register(tally, origin="tests")
+    monkeypatch.setattr(Registry, "default", classmethod(lambda cls: built))
+    return built
+
+
+def _builtins() -> list:  # type: ignore[type-arg]
+    return list(Registry.default())
+
+
+@pytest.fixture
+def cli(vault: Path) -> Callable[..., Result]:
+    """Run `selfdata ARGS...` against the test vault; output is plain text."""
+    runner = CliRunner()
+
+    def run(*args: str, input: str | None = None) -> Result:
+        return runner.invoke(selfdata_cli, ["--vault", str(vault), *args], input=input)
+
+    return run
+
+
+def write(path: Path, text: str) -> Path:
+    """Write a small fixture file the test builds itself."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path

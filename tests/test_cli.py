@@ -1,0 +1,252 @@
+"""The `selfdata` command: exact output, one-line errors, and help for every command."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import click
+import pytest
+
+from selfdata import open_vault
+from selfdata.cli import cli as selfdata_cli
+from tests.conftest import write
+
+STATEMENT = """#tally v1
+account,acc-1,Test Bank
+tx,acc-1,2024-01-02,-3.50,Coffee
+tx,acc-1,2024-01-02,-3.50,Coffee
+tx,acc-1,2024-01-03,1500.00,Salary
+wat
+"""
+
+
+def lines(text: str) -> list[str]:
+    return [line.rstrip() for line in text.splitlines() if line.strip()]
+
+
+def all_commands() -> list[tuple[str, click.Command]]:
+    found = []
+
+    def walk(prefix: str, group: click.Group) -> None:
+        for name, command in group.commands.items():
+            found.append((f"{prefix} {name}".strip(), command))
+            if isinstance(command, click.Group):
+                walk(f"{prefix} {name}", command)
+
+    walk("", selfdata_cli)
+    return found
+
+
+@pytest.mark.parametrize(("name", "command"), all_commands(), ids=lambda x: str(x))
+def test_every_command_has_help_with_an_example(cli, name, command):
+    result = cli(*name.split(), "--help")
+    assert result.exit_code == 0
+    if not isinstance(command, click.Group):
+        assert "Example:" in result.output, f"`selfdata {name} --help` shows no example"
+        assert f"selfdata {name.split()[0]}" in result.output
+
+
+def test_every_command_is_documented_in_the_readme():
+    from tests.conftest import DATA
+
+    readme = (DATA.parents[1] / "README.md").read_text(encoding="utf-8")
+    for name, command in all_commands():
+        if not isinstance(command, click.Group):
+            assert f"selfdata {name}" in readme, f"README.md does not mention `selfdata {name}`"
+
+
+def test_import_prints_a_summary_per_file_and_table(tmp_path, cli, registry):
+    path = write(tmp_path / "jan.tally", STATEMENT)
+    result = cli("import", str(path))
+    assert result.exit_code == 0, result.output
+    first, *rest = lines(result.output)
+    assert first.startswith(f"imported {path} (tally) as import 1 in ")
+    assert rest == [
+        "  accounts             1 new         0 duplicate       0 rejected",
+        "  transactions         3 new         0 duplicate       1 rejected",
+        "  rejected transactions line 6: unknown line kind 'wat'",
+        "1 file: 1 imported, 0 unchanged, 0 failed; 4 new rows.",
+    ]
+
+
+def test_second_import_adds_nothing_and_says_so(tmp_path, cli, registry):
+    path = write(tmp_path / "jan.tally", STATEMENT)
+    cli("import", str(path))
+    result = cli("import", str(path))
+    assert result.exit_code == 0
+    assert lines(result.output) == [
+        f"unchanged {path}: already imported as import 1, nothing added",
+        "1 file: 0 imported, 1 unchanged, 0 failed; 0 new rows.",
+    ]
+
+
+def test_a_failed_file_is_one_line_and_a_nonzero_exit(tmp_path, cli, registry):
+    good = write(tmp_path / "in" / "a.tally", STATEMENT)
+    bad = write(tmp_path / "in" / "b.tally", "#tally v1\ntx,acc-1,2024-01-05,-1,X\nboom\n")
+    result = cli("import", str(tmp_path / "in"))
+    assert result.exit_code == 1
+    assert lines(result.output)[-2:] == [
+        f"failed {bad}: importer tally failed: RuntimeError: the tally importer was told to fail",
+        "2 files: 1 imported, 0 unchanged, 1 failed; 4 new rows.",
+    ]
+    assert str(good) in result.output
+    assert "Traceback" not in result.output
+
+
+def test_quiet_import_prints_only_the_summary(tmp_path, cli, registry):
+    result = cli("import", "--quiet", str(write(tmp_path / "a.tally", STATEMENT)))
+    assert lines(result.output) == ["1 file: 1 imported, 0 unchanged, 0 failed; 4 new rows."]
+
+
+def test_unknown_importer_name_is_one_line(tmp_path, cli, registry):
+    result = cli("import", "--importer", "nope", str(write(tmp_path / "a.tally", STATEMENT)))
+    assert result.exit_code == 1
+    assert lines(result.output) == ["Error: no importer named 'nope'; known: gpx, tally"]
+
+
+def test_imports_lists_imports(tmp_path, cli, registry):
+    cli("import", str(write(tmp_path / "jan.tally", STATEMENT)))
+    table = lines(cli("imports").output)
+    assert table[0].split() == [
+        "id",
+        "importer",
+        "file",
+        "finished",
+        "(UTC)",
+        "new",
+        "duplicate",
+        "rejected",
+    ]
+    assert table[2].split()[:3] == ["1", "tally", "jan.tally"]
+    assert table[2].split()[-3:] == ["4", "0", "1"]
+    [record] = json.loads(cli("imports", "--json").output)
+    assert record["new"] == {"accounts": 1, "transactions": 3}
+    assert record["file_name"] == str(tmp_path / "jan.tally")
+
+
+def test_forget_asks_then_removes(tmp_path, cli, registry, vault):
+    cli("import", str(write(tmp_path / "jan.tally", STATEMENT)))
+    refused = cli("forget", "1", input="n\n")
+    assert refused.exit_code == 1
+    assert "Remove import 1" in refused.output
+    result = cli("forget", "1", input="y\n")
+    assert result.exit_code == 0
+    assert lines(result.output)[-1] == "Forgot import 1: removed 1 accounts, 3 transactions."
+    with open_vault(vault) as con:
+        assert con.execute("SELECT count(*) FROM transactions").fetchall() == [(0,)]
+
+
+def test_forget_an_unknown_import(tmp_path, cli, registry):
+    cli("import", str(write(tmp_path / "jan.tally", STATEMENT)))
+    result = cli("forget", "7", "--yes")
+    assert (result.exit_code, lines(result.output)) == (
+        1,
+        ["Error: no import 7; `selfdata imports` lists them"],
+    )
+
+
+def test_importers_lists_builtins_and_plugins(cli, registry):
+    rows = [line.split() for line in lines(cli("importers").output)[2:]]
+    assert rows == [
+        ["gpx", "1", "builtin", "*.gpx", "location_points,", "workouts"],
+        ["tally", "1", "tests", "*.tally", "accounts,", "transactions,", "health_samples"],
+    ]
+
+
+def test_vault_info(tmp_path, cli, registry, vault):
+    cli("import", str(write(tmp_path / "jan.tally", STATEMENT)))
+    output = lines(cli("vault", "info").output)
+    assert output[0] == f"vault           {vault}"
+    assert output[2] == "schema version  1 (selfdata 0.1.0)"
+    assert output[3] == "imports         1"
+    assert ["transactions", "3"] in [line.split() for line in output]
+    assert ["money", "3", "2024-01-02", "2024-01-03"] in [line.split() for line in output]
+
+
+def test_vault_info_without_a_vault(cli, vault):
+    result = cli("vault", "info")
+    assert result.exit_code == 1
+    assert lines(result.output) == [
+        f"Error: no vault at {vault}: import something first (selfdata import PATH), "
+        "or point to one with --vault or SELFDATA_HOME"
+    ]
+
+
+def test_doctor_prints_one_line_per_check(cli, registry):
+    result = cli("doctor")
+    assert result.exit_code == 0
+    assert [line.split()[:2] for line in lines(result.output)] == [
+        ["OK", "python"],
+        ["OK", "duckdb"],
+        ["OK", "extensions"],
+        ["OK", "importers"],
+        ["SKIP", "settings"],
+        ["OK", "home"],
+        ["SKIP", "vault"],
+    ]
+
+
+def test_doctor_fails_on_bad_settings(cli, vault):
+    vault.parent.mkdir(parents=True)
+    (vault.parent / "selfdata.toml").write_text("[vault]\nlock_timeout = -1\n")
+    result = cli("doctor")
+    assert result.exit_code == 1
+    assert "FAIL  settings" in result.output
+
+
+def test_debug_shows_the_traceback(cli, vault):
+    result = cli("--debug", "vault", "info")
+    assert result.exit_code == 1
+    assert type(result.exception).__name__ == "VaultNotFoundError"
+
+
+def test_a_locked_vault_is_one_line_naming_the_process(tmp_path, vault):
+    open_vault(vault, read_only=False).close()
+    gpx = tmp_path / "a.gpx"
+    gpx.write_text(
+        '<?xml version="1.0"?><gpx version="1.1" creator="t" '
+        'xmlns="http://www.topografix.com/GPX/1/1"><wpt lat="1" lon="2"/></gpx>'
+    )
+    holder = textwrap.dedent(
+        f"""
+        import time
+        from selfdata import open_vault
+        con = open_vault({str(vault)!r}, read_only=False)
+        print("ready", flush=True)
+        time.sleep(20)
+        """
+    )
+    with subprocess.Popen(
+        [sys.executable, "-c", holder], stdout=subprocess.PIPE, text=True
+    ) as child:
+        try:
+            assert child.stdout is not None and child.stdout.readline().strip() == "ready"
+            result = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "selfdata",
+                    "--vault",
+                    str(vault),
+                    "import",
+                    "--lock-timeout",
+                    "0.3",
+                    str(gpx),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+        finally:
+            child.kill()
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert lines(result.stderr) == [
+        f"Error: the vault {vault} is in use by python{sys.version_info[0]}."
+        f"{sys.version_info[1]} (PID {child.pid}); waited 0 s. Close that program (a notebook "
+        "kernel, JupyterLab or another selfdata command) and try again, or wait longer with "
+        "--lock-timeout"
+    ]
