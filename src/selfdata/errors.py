@@ -75,7 +75,7 @@ class VaultLockedError(VaultError):
         self.pid = pid
         self.program = program
         self.waited_s = waited_s
-        holder = f"{Path(program).name} (PID {pid})" if pid else "another process"
+        holder = f"{Path(program).name} (PID {pid})" if pid and program else "another process"
         super().__init__(
             f"the vault {path} is in use by {holder}; waited {waited_s:.0f} s. "
             "Close that program (a notebook kernel, JupyterLab or another selfdata command) "

@@ -33,7 +33,7 @@ import duckdb
 
 from selfdata.errors import IngestError, ParseError, SelfdataError, UnsafeInputError
 from selfdata.importers import Registry
-from selfdata.importers.base import Importer, Reject, Source
+from selfdata.importers.base import Batch, Importer, Reject, Source
 from selfdata.schema import NATURAL_KEYS, migrations
 from selfdata.vault import first_row, open_vault, resolve_vault_path
 
@@ -289,7 +289,7 @@ def _stage(
     return staged
 
 
-def _batches(source: Source, importer: Importer) -> Iterator[object]:
+def _batches(source: Source, importer: Importer) -> Iterator[Batch]:
     try:
         for batch in importer.read(source):
             if batch.table not in importer.tables:

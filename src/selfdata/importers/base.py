@@ -27,7 +27,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Protocol, runtime_checkable
+from typing import IO, Protocol, cast, runtime_checkable
 
 import pyarrow as pa
 
@@ -105,8 +105,10 @@ class Source:
             raw: IO[bytes] = self.path.open("rb")
         else:
             archive = zipfile.ZipFile(self.path)
-            raw = _ClosingMember(archive, archive.open(self.member))
-        return _CountingReader(raw, self.on_bytes) if self.on_bytes else raw
+            raw = cast(IO[bytes], _ClosingMember(archive, archive.open(self.member)))
+        if self.on_bytes is None:
+            return raw
+        return cast(IO[bytes], _CountingReader(raw, self.on_bytes))
 
     def head(self, size: int = HEAD_BYTES) -> bytes:
         """The first `size` bytes, for detection."""
