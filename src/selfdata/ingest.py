@@ -99,6 +99,8 @@ def import_paths(
     """
     registry = registry or Registry.default()
     forced = registry.get(importer) if importer else None
+    # One read of the known file hashes serves the whole run.
+    known = _known_digests(resolve_vault_path(vault), lock_timeout)
     results: list[FileResult] = []
     for source, explicit in expand_sources(paths, registry, forced):
         if isinstance(source, FileResult):
@@ -120,6 +122,7 @@ def import_paths(
                     vault=vault,
                     progress=progress,
                     lock_timeout=lock_timeout,
+                    known=known,
                 )
             )
         except IngestError as error:
@@ -155,12 +158,19 @@ def import_source(
     vault: str | Path | None = None,
     progress: Progress | None = None,
     lock_timeout: float | None = None,
+    known: dict[str, int] | None = None,
 ) -> FileResult:
-    """Import one file with a known importer, atomically. Raises IngestError on bad input."""
+    """Import one file with a known importer, atomically. Raises IngestError on bad input.
+
+    `known` maps the sha256 of files already in the vault to their import id
+    (read from the vault when not given); it is updated with this import.
+    """
     started, started_at = time.monotonic(), time.time()
     vault_path = resolve_vault_path(vault)
+    if known is None:
+        known = _known_digests(vault_path, lock_timeout)
     digest = source.sha256()
-    earlier = _earlier_import(vault_path, digest, lock_timeout)
+    earlier = known.get(digest)
     if earlier is not None:
         return FileResult(
             source.display_name,
@@ -177,6 +187,8 @@ def import_source(
             source, importer, digest, stage_path, staged, vault_path, lock_timeout, started_at
         )
     result.seconds = time.monotonic() - started
+    if result.import_id is not None:
+        known[digest] = result.import_id
     return result
 
 
@@ -241,11 +253,12 @@ def _hidden(name: str) -> bool:
     return any(part.startswith(".") or part == "__MACOSX" for part in PurePosixPath(name).parts)
 
 
-def _earlier_import(vault_path: Path, digest: str, lock_timeout: float | None) -> int | None:
+def _known_digests(vault_path: Path, lock_timeout: float | None) -> dict[str, int]:
     if not vault_path.exists():
-        return None
+        return {}
     with open_vault(vault_path, read_only=True, lock_timeout=lock_timeout) as con:
-        return _import_with_digest(con, digest)
+        rows = con.execute("SELECT file_sha256, min(import_id) FROM imports GROUP BY 1").fetchall()
+    return {digest: int(import_id) for digest, import_id in rows}
 
 
 def _import_with_digest(con: duckdb.DuckDBPyConnection, digest: str) -> int | None:
