@@ -25,9 +25,16 @@ def test_bom_and_blank_lines_before_the_declaration_keep_line_numbers() -> None:
     assert parse(data) == [("a", 4), ("b", 5)]
 
 
-def test_a_start_longer_than_one_chunk() -> None:
-    data = b"\n" * 100 + b'<?xml version="1.0" encoding="UTF-8"?>\n<a><b/></a>\n'
-    assert parse(data, chunk_bytes=7) == [("a", 102), ("b", 102)]
+@pytest.mark.parametrize("chunk_bytes", [1, 2, 3, 5, 7, 64])
+def test_a_start_longer_than_one_chunk(chunk_bytes: int) -> None:
+    data = b"\xef\xbb\xbf" + b"\n" * 100 + b'<?xml version="1.0" encoding="UTF-8"?>\n<a><b/></a>\n'
+    assert parse(data, chunk_bytes=chunk_bytes) == [("a", 102), ("b", 102)]
+
+
+@pytest.mark.parametrize("chunk_bytes", [1, 3, 4096])
+def test_tiny_documents_in_tiny_chunks(chunk_bytes: int) -> None:
+    assert parse(b"\xef\xbb\xbf<a/>", chunk_bytes=chunk_bytes) == [("a", 1)]
+    assert parse(b"<?xml version='1.0'?><a/>", chunk_bytes=chunk_bytes) == [("a", 1)]
 
 
 def test_whitespace_before_a_root_without_declaration_is_left_alone() -> None:

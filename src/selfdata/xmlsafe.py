@@ -159,18 +159,23 @@ def _leading_chunk(stream: IO[bytes], chunk_bytes: int) -> bytes:
     dropping it, keeps every later line number true to the file.
     """
     chunk = stream.read(chunk_bytes)
-    chunk = chunk.removeprefix(_BOM)
-    # A file may start with more whitespace than one chunk holds.
-    while chunk and not chunk.lstrip(_WHITESPACE) and (more := stream.read(chunk_bytes)):
+    # Enough bytes to see the BOM and tell "<?xml" from a root element, however
+    # small the chunks and however many blank lines come first.
+    while len(chunk.removeprefix(_BOM).lstrip(_WHITESPACE)) < 5 and (
+        more := stream.read(chunk_bytes)
+    ):
         chunk += more
+    chunk = chunk.removeprefix(_BOM)
     body = chunk.lstrip(_WHITESPACE)
     if body == chunk or not body.startswith(b"<?xml"):
         # Whitespace before the root element is legal when there is no declaration.
         return chunk
-    while b"?>" not in body[:_DECLARATION_LIMIT] and (more := stream.read(chunk_bytes)):
+    leading = chunk[: len(chunk) - len(body)]
+    while (
+        b"?>" not in body and len(body) < _DECLARATION_LIMIT and (more := stream.read(chunk_bytes))
+    ):
         body += more
-    end = body.find(b"?>")
+    end = body.find(b"?>", 0, _DECLARATION_LIMIT)
     if end < 0:
-        return body
-    leading = chunk[: len(chunk) - len(chunk.lstrip(_WHITESPACE))]
+        return body  # not a declaration expat will accept; let it say why
     return body[: end + 2] + leading + body[end + 2 :]

@@ -114,12 +114,12 @@ _TIME = (
 
 _POINTS = ("trkpt", "rtept", "wpt")
 _KIND = {"trkpt": "track", "rtept": "route", "wpt": "waypoint"}
-# Extension names that mean the same thing in different vendors' schemas.
 # Standard point elements that hold text, kept as text even when it looks like a number.
 _TEXT_VALUES = frozenset({"cmt", "desc", "src", "sym", "type", "fix"})
+# Extension names that mean the same thing in different vendors' schemas.
 _ALIASES = {"heartrate": "hr", "HeartRate": "hr", "cadence": "cad", "Cadence": "cad"}
 _STRAVA_TYPES = {"1": "cycling", "9": "running", "10": "walking"}
-# Word stems, in order: "ski" after the others so that "skiLift" is caught as a lift first.
+# Word stems, first match wins; vehicles and lifts are ruled out before these are tried.
 _SPORT_STEMS = (
     ("run", "running"),
     ("jog", "running"),
@@ -141,6 +141,7 @@ _NOT_ACTIVITIES = frozenset(
         *("transport", "vehicle", "stationary"),
     }
 )
+_INTEGER = re.compile(r"[+-]?\d{1,15}")
 _EARTH_RADIUS_M = 6_371_008.8
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # One encoder for every row: json.dumps with options builds a new one per call.
@@ -299,7 +300,7 @@ class _Reader:
         elif tag == "rte":
             self.route_name = None
 
-    def _end(self, raw_tag: str) -> None:
+    def _end(self, _tag: str) -> None:
         tag = self.stack[-1]  # expat guarantees it is the element being closed
         depth = len(self.stack)
         text = "".join(self.chars).strip() if self.leaf else ""
@@ -538,7 +539,8 @@ def _set_value(point: _Point, tag: str, text: str) -> None:
         key = _ALIASES.get(tag, tag)
         value = text if key in _TEXT_VALUES else _value(text)
         point.values[key] = value
-        if key == "hr" and isinstance(value, int | float):
+        # Chest straps that lose contact write 0; that is no reading, not a heart rate.
+        if key == "hr" and isinstance(value, int | float) and value > 0:
             point.hr = float(value)
 
 
@@ -623,7 +625,7 @@ def _finite(text: str) -> float | None:
 
 def _value(text: str) -> object:
     """An extension value as JSON wants it: an int, a finite float, or the text itself."""
-    if re.fullmatch(r"[+-]?\d{1,15}", text):
+    if _INTEGER.fullmatch(text):
         return int(text)
     number = _finite(text)
     return text if number is None else number
