@@ -162,6 +162,22 @@ def test_zip_member_escaping_the_archive_is_refused(tmp_path, vault, registry):
     assert "escapes the archive" in str(result.error)
 
 
+def test_a_damaged_zip_member_fails_with_one_clear_line(tmp_path, vault, registry):
+    archive = tmp_path / "damaged.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_STORED) as zf:
+        zf.writestr("statement.tally", STATEMENT)
+    data = bytearray(archive.read_bytes())
+    at = data.index(b"Coffee")
+    data[at] = ord("K")  # the member's CRC no longer matches
+    archive.write_bytes(bytes(data))
+    [result] = import_paths([archive], vault=vault, registry=registry)
+    assert result.status == "failed"
+    assert str(result.error) == (
+        f"{archive}!statement.tally: cannot be read: Bad CRC-32 for file 'statement.tally'"
+    )
+    assert not vault.exists()
+
+
 def test_unknown_file_named_directly_is_an_error_listing_importers(tmp_path, vault, registry):
     path = write(tmp_path / "notes.txt", "hello")
     [result] = import_paths([path], vault=vault, registry=registry)

@@ -31,7 +31,13 @@ from typing import Protocol
 
 import duckdb
 
-from selfdata.errors import IngestError, ParseError, SelfdataError, UnsafeInputError
+from selfdata.errors import (
+    IngestError,
+    ParseError,
+    SelfdataError,
+    UnknownFormatError,
+    UnsafeInputError,
+)
 from selfdata.importers import Registry
 from selfdata.importers.base import Batch, Importer, Reject, Source
 from selfdata.schema import NATURAL_KEYS, migrations
@@ -108,11 +114,15 @@ def import_paths(
             continue
         try:
             chosen = forced or registry.detect(source)
-        except IngestError as error:
+        except UnknownFormatError as error:
+            # In a folder or zip, files of no known format are expected; named ones are not.
             if explicit:
                 results.append(FileResult(source.display_name, "failed", error=error))
             else:
                 results.append(FileResult(source.display_name, "skipped", note="unknown format"))
+            continue
+        except IngestError as error:
+            results.append(FileResult(source.display_name, "failed", error=error))
             continue
         try:
             results.append(

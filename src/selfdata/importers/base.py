@@ -24,12 +24,16 @@ from __future__ import annotations
 import hashlib
 import io
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Protocol, cast, runtime_checkable
 
 import pyarrow as pa
+
+from selfdata.errors import ParseError
 
 __all__ = ["HEAD_BYTES", "Batch", "Importer", "Reject", "Source", "stable_id"]
 
@@ -112,16 +116,24 @@ class Source:
 
     def head(self, size: int = HEAD_BYTES) -> bytes:
         """The first `size` bytes, for detection."""
-        with self.open() as stream:
+        with self._reading(), self.open() as stream:
             return stream.read(size)
 
     def sha256(self) -> str:
         """Hex digest of the file's bytes; the same bytes are the same import."""
         digest = hashlib.sha256()
-        with self.open() as stream:
+        with self._reading(), self.open() as stream:
             while chunk := stream.read(1 << 20):
                 digest.update(chunk)
         return digest.hexdigest()
+
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        # An unreadable file or a damaged zip member is bad input, not a crash.
+        try:
+            yield
+        except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as error:
+            raise ParseError(self.display_name, f"cannot be read: {error}") from error
 
     def reject(self, table: str, reason: str, line: int | None = None) -> None:
         """Count one unusable record of `table`, with why and where."""
