@@ -24,6 +24,9 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
 demo: $(STAMP)
 	$(BIN)/selfdata demo
 

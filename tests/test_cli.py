@@ -65,8 +65,8 @@ def test_import_prints_a_summary_per_file_and_table(tmp_path, cli, registry):
     first, *rest = lines(result.output)
     assert first.startswith(f"imported {path} (tally) as import 1 in ")
     assert rest == [
-        "  accounts             1 new         0 duplicate       0 rejected",
-        "  transactions         3 new         0 duplicate       1 rejected",
+        "  accounts               1 new           0 duplicate        0 rejected",
+        "  transactions           3 new           0 duplicate        1 rejected",
         "  rejected transactions line 6: unknown line kind 'wat'",
         "1 file: 1 imported, 0 unchanged, 0 failed; 4 new rows.",
     ]

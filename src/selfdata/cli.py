@@ -107,11 +107,14 @@ def _console() -> Console:
 
 @cli.command("import", context_settings=_CONTEXT)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--importer", "importer", help="Skip detection and use this importer.")
+@click.option(
+    "--importer", "importer", metavar="NAME", help="Skip detection and use this importer."
+)
 @click.option(
     "--lock-timeout",
     type=click.FloatRange(min=0),
-    help="Seconds to wait while another program holds the vault (default 30).",
+    metavar="SECONDS",
+    help="How long to wait while another program holds the vault (default 30).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Only print errors and the final line.")
 @click.pass_context
@@ -145,8 +148,8 @@ def import_command(
             lock_timeout=lock_timeout,
         )
     out = _console()
-    if not quiet:
-        for result in results:
+    for result in results:
+        if not quiet or result.status == "failed":
             _print_result(out, result)
     out.print(_import_summary(results))
     if any(r.status == "failed" for r in results):
@@ -168,6 +171,7 @@ class _ProgressBar:
             transient=True,
         )
         self._task: Any = None
+        self._name = ""
 
     def __enter__(self) -> _ProgressBar | None:
         if not self._enabled:
@@ -180,7 +184,11 @@ class _ProgressBar:
             self._bar.stop()
 
     def start(self, name: str, total_bytes: int) -> None:
-        self._task = self._bar.add_task(_short(name), total=total_bytes)
+        self._name = _short(name)
+        self._task = self._bar.add_task(self._name, total=total_bytes)
+
+    def phase(self, label: str) -> None:
+        self._bar.update(self._task, description=f"{self._name} ({label})")
 
     def advance(self, n_bytes: int) -> None:
         self._bar.advance(self._task, n_bytes)
@@ -203,9 +211,9 @@ def _print_result(out: Console, result: FileResult) -> None:
         width = max(len(t) for t in tables) if tables else 0
         for table in tables:
             out.print(
-                f"  {table:<{width}}  {result.new.get(table, 0):>8} new"
-                f"  {result.duplicate.get(table, 0):>8} duplicate"
-                f"  {result.rejected.get(table, 0):>6} rejected"
+                f"  {table:<{width}}  {result.new.get(table, 0):>10,} new"
+                f"  {result.duplicate.get(table, 0):>10,} duplicate"
+                f"  {result.rejected.get(table, 0):>7,} rejected"
             )
         for reject in result.reject_samples:
             where = f"line {reject.line}: " if reject.line else ""
@@ -237,7 +245,7 @@ def _import_summary(results: Sequence[FileResult]) -> str:
     if count("skipped"):
         parts.append(f"{count('skipped')} skipped")
     parts.append(f"{count('failed')} failed")
-    return f"{len(results)} {files}: {', '.join(parts)}; {new} new rows."
+    return f"{len(results)} {files}: {', '.join(parts)}; {new:,} new rows."
 
 
 # --- imports, forget -----------------------------------------------------------------

@@ -64,6 +64,8 @@ class Progress(Protocol):
 
     def advance(self, n_bytes: int) -> None: ...
 
+    def phase(self, label: str) -> None: ...
+
     def finish(self) -> None: ...
 
 
@@ -192,10 +194,18 @@ def import_source(
     staging_dir = vault_path.parent if vault_path.parent.exists() else None
     with tempfile.TemporaryDirectory(prefix=".selfdata-staging-", dir=staging_dir) as folder:
         stage_path = Path(folder) / "stage.duckdb"
-        staged = _stage(source, importer, stage_path, progress)
-        result = _write(
-            source, importer, digest, stage_path, staged, vault_path, lock_timeout, started_at
-        )
+        if progress:
+            progress.start(source.display_name, source.size)
+        try:
+            staged = _stage(source, importer, stage_path, progress)
+            if progress:
+                progress.phase("writing")
+            result = _write(
+                source, importer, digest, stage_path, staged, vault_path, lock_timeout, started_at
+            )
+        finally:
+            if progress:
+                progress.finish()
     result.seconds = time.monotonic() - started
     if result.import_id is not None:
         known[digest] = result.import_id
@@ -292,7 +302,6 @@ def _stage(
     staged = _Staged(set(), Counter(), [])
     source.rejects = staged.rejects
     if progress:
-        progress.start(source.display_name, source.size)
         source.on_bytes = progress.advance
     try:
         with duckdb.connect(str(stage_path)) as con:
@@ -307,8 +316,6 @@ def _stage(
                 _number_occurrences(con, table)
     finally:
         source.on_bytes = None
-        if progress:
-            progress.finish()
     return staged
 
 

@@ -31,6 +31,7 @@ __all__ = [
     "Registry",
     "Reject",
     "Source",
+    "contract_problem",
     "stable_id",
 ]
 
