@@ -22,7 +22,6 @@ def vault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Path of a vault that does not exist yet, in its own home folder."""
     home = tmp_path / "home"
     monkeypatch.setenv("SELFDATA_HOME", str(home))
-    monkeypatch.delenv("SELFDATA_VAULT", raising=False)
     return home / "selfdata.duckdb"
 
 

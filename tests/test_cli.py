@@ -250,3 +250,20 @@ def test_a_locked_vault_is_one_line_naming_the_process(tmp_path, vault):
         "kernel, JupyterLab or another selfdata command) and try again, or wait longer with "
         "--lock-timeout"
     ]
+
+
+def test_demo_writes_real_exports_and_imports_them_once(tmp_path, cli):
+    out = tmp_path / "demo"
+    first = cli("demo", "--out", str(out))
+    assert first.exit_code == 0, first.output
+    files = sorted(out.rglob("*.gpx"))
+    assert lines(first.output)[:2] == [
+        f"Wrote {len(files)} demo export files to {out}",
+        f"{len(files)} files: {len(files)} imported, 0 unchanged, 0 failed; "
+        + lines(first.output)[1].split("; ")[1],
+    ]
+    assert "schema version  1" in first.output
+    second = cli("demo", "--out", str(out))
+    assert lines(second.output)[1] == (
+        f"{len(files)} files: 0 imported, {len(files)} unchanged, 0 failed; 0 new rows."
+    )

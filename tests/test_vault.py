@@ -15,7 +15,12 @@ import pytest
 
 import selfdata.vault
 from selfdata import open_vault
-from selfdata.errors import SchemaTooNewError, VaultLockedError, VaultNotFoundError
+from selfdata.errors import (
+    SchemaTooNewError,
+    VaultError,
+    VaultLockedError,
+    VaultNotFoundError,
+)
 from selfdata.schema import CANONICAL_TABLES, SCHEMA_VERSION, Migration, migrations
 
 
@@ -96,7 +101,7 @@ def test_a_failed_migration_changes_nothing(vault, monkeypatch):
         Migration(SCHEMA_VERSION + 1, "broken", "CREATE TABLE y (a INT); SELEKT;"),
     ]
     monkeypatch.setattr(selfdata.vault, "migrations", lambda: broken)
-    with pytest.raises(selfdata.vault.VaultError, match="migration 0002_broken failed"):
+    with pytest.raises(VaultError, match="migration 0002_broken failed"):
         open_vault(vault, read_only=False)
     monkeypatch.undo()
     with open_vault(vault) as con:
@@ -162,3 +167,16 @@ def test_readers_coexist_across_processes(vault):
     open_vault(vault, read_only=False).close()
     with _held(vault, 1.0, read_only=True), open_vault(vault, lock_timeout=0) as con:
         assert con.execute("SELECT count(*) FROM imports").fetchall() == [(0,)]
+
+
+def test_a_file_that_is_not_a_vault_is_one_clear_error(vault):
+    vault.parent.mkdir(parents=True)
+    vault.write_text("these are my notes, not a database")
+    with pytest.raises(VaultError, match="is not a valid DuckDB database file"):
+        open_vault(vault)
+
+
+def test_a_vault_folder_that_cannot_be_made_is_one_clear_error(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(VaultError, match="cannot create the vault's folder"):
+        open_vault(tmp_path / "file" / "selfdata.duckdb", read_only=False)

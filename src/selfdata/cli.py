@@ -70,7 +70,6 @@ class _Root(click.Group):
     "--vault",
     "vault",
     type=click.Path(dir_okay=False, path_type=Path),
-    envvar="SELFDATA_VAULT",
     help="Vault file. Default: $SELFDATA_HOME/selfdata.duckdb, else ./data/selfdata.duckdb.",
 )
 @click.option("--debug", is_flag=True, help="Show the traceback of errors.")

@@ -90,7 +90,12 @@ def open_vault(
         con.close()
         open_vault(vault_path, read_only=False, lock_timeout=timeout).close()
         return _connect(vault_path, read_only=True, timeout=timeout, timezone=settings.timezone)
-    vault_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        vault_path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise VaultError(
+            f"cannot create the vault's folder {vault_path.parent}: {error}"
+        ) from error
     con = _connect(vault_path, read_only=False, timeout=timeout, timezone=settings.timezone)
     try:
         _refuse_newer(con, vault_path)
