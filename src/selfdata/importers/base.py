@@ -106,13 +106,11 @@ class Source:
     def open(self) -> IO[bytes]:
         """A binary stream of the file's bytes (decompressed for zip members)."""
         if self.member is None:
-            raw: IO[bytes] = self.path.open("rb")
-        else:
-            archive = zipfile.ZipFile(self.path)
-            raw = cast(IO[bytes], _ClosingMember(archive, archive.open(self.member)))
-        if self.on_bytes is None:
-            return raw
-        return cast(IO[bytes], _CountingReader(raw, self.on_bytes))
+            if self.on_bytes is None:
+                return self.path.open("rb")
+            return cast(IO[bytes], _Stream(self.path.open("rb"), self.on_bytes))
+        archive = zipfile.ZipFile(self.path)
+        return cast(IO[bytes], _Stream(archive.open(self.member), self.on_bytes, archive))
 
     def head(self, size: int = HEAD_BYTES) -> bytes:
         """The first `size` bytes, for detection."""
@@ -154,51 +152,36 @@ def stable_id(*parts: object) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-class _CountingReader(io.RawIOBase):
-    """Wraps a stream and reports each read's size, for a progress bar by bytes."""
+class _Stream(io.RawIOBase):
+    """A file or zip member stream that reports each read's size (for a progress
+    bar by bytes) and closes what it came from (the zip archive) with it."""
 
-    def __init__(self, raw: IO[bytes], on_bytes: Callable[[int], None]) -> None:
+    def __init__(
+        self,
+        raw: IO[bytes],
+        on_bytes: Callable[[int], None] | None,
+        also_close: zipfile.ZipFile | None = None,
+    ) -> None:
         self._raw = raw
         self._on_bytes = on_bytes
+        self._also_close = also_close
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        data = self._raw.read(len(buffer))
+        data = self.read(len(buffer))
         buffer[: len(data)] = data
-        self._on_bytes(len(data))
         return len(data)
 
-    def read(self, size: int = -1) -> bytes:
-        data = self._raw.read(size)
-        self._on_bytes(len(data))
+    def read(self, size: int | None = -1) -> bytes:
+        data = self._raw.read(-1 if size is None else size)
+        if self._on_bytes:
+            self._on_bytes(len(data))
         return data
 
     def close(self) -> None:
         self._raw.close()
-        super().close()
-
-
-class _ClosingMember(io.RawIOBase):
-    """A zip member stream that also closes its archive."""
-
-    def __init__(self, archive: zipfile.ZipFile, member: IO[bytes]) -> None:
-        self._archive = archive
-        self._member = member
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        data = self._member.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-    def read(self, size: int = -1) -> bytes:
-        return self._member.read(size)
-
-    def close(self) -> None:
-        self._member.close()
-        self._archive.close()
+        if self._also_close:
+            self._also_close.close()
         super().close()
