@@ -14,6 +14,7 @@ from selfdata.errors import AmbiguousFormatError, UnknownFormatError
 from selfdata.importers import Registry
 from selfdata.ingest import forget, import_paths
 from tests.conftest import write
+from tests.plugins import tally
 
 STATEMENT = """#tally v1
 account,acc-1,Test Bank
@@ -228,3 +229,51 @@ def test_registry_refuses_an_importer_breaking_the_contract():
 
     with pytest.raises(Exception, match="`tables` must be a non-empty tuple"):
         Registry().register(NoTables(), origin="tests")
+
+
+def test_an_importer_can_claim_members_of_a_zip_as_one_import(tmp_path, vault, registry):
+    class Bundle:
+        """Reads every `bundle/*.tally` member of a zip as one statement."""
+
+        name, version, patterns, tables = "bundle", "1", (), ("transactions",)
+        detect = staticmethod(lambda head, filename: False)
+
+        @staticmethod
+        def claim_archive(archive: zipfile.ZipFile) -> tuple[str, ...]:
+            return tuple(n for n in archive.namelist() if n.startswith("bundle/"))
+
+        @staticmethod
+        def read(source):  # type: ignore[no-untyped-def]
+            for name in source.members:
+                with source.open_member(name) as stream:
+                    text = stream.read().decode()
+                yield from tally.read(_TextSource(text))
+
+    registry.register(Bundle(), origin="tests")
+    archive = tmp_path / "export.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("bundle/a.tally", "#tally v1\ntx,acc-1,2024-01-02,-2.80,Cake\n")
+        zf.writestr("bundle/b.tally", "#tally v1\ntx,acc-1,2024-01-03,-4.00,Tea\n")
+        zf.writestr("other.tally", STATEMENT)
+    results = import_paths([archive], vault=vault, registry=registry)
+    assert [(r.name, r.importer, r.new) for r in results] == [
+        (str(archive), "bundle", {"transactions": 2}),
+        (f"{archive}!other.tally", "tally", {"accounts": 1, "transactions": 3}),
+    ]
+    again = import_paths([archive], vault=vault, registry=registry)
+    assert [r.status for r in again] == ["already_imported", "already_imported"]
+
+
+class _TextSource:
+    """Just enough of a Source for the tally reader, over text in memory."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+
+    def open(self):  # type: ignore[no-untyped-def]
+        import io
+
+        return io.BytesIO(self._text.encode())
+
+    def reject(self, table: str, reason: str, line: int | None = None) -> None:
+        raise AssertionError(reason)

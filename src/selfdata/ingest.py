@@ -251,17 +251,21 @@ def _file_sources(
         return
     try:
         with zipfile.ZipFile(path) as archive:
-            members = [m for m in archive.infolist() if not m.is_dir()]
+            members = [m.filename for m in archive.infolist() if not m.is_dir()]
+            claims = registry.claims(archive)
     except (zipfile.BadZipFile, OSError) as error:
         yield FileResult(str(path), "failed", error=ParseError(path, f"broken zip: {error}")), True
         return
+    claimed = {name for _, names in claims for name in names}
+    for _, names in claims:
+        yield Source(path, members=names), explicit
     for member in members:
-        if _escapes(member.filename):
-            unsafe = UnsafeInputError(path, f"zip member {member.filename!r} escapes the archive")
-            yield FileResult(f"{path}!{member.filename}", "failed", error=unsafe), True
-        elif not _hidden(member.filename):
+        if _escapes(member):
+            unsafe = UnsafeInputError(path, f"zip member {member!r} escapes the archive")
+            yield FileResult(f"{path}!{member}", "failed", error=unsafe), True
+        elif member not in claimed and not _hidden(member):
             # Members are found by content, so localized folder names do not matter.
-            yield Source(path, member.filename), False
+            yield Source(path, member), False
 
 
 def _escapes(name: str) -> bool:

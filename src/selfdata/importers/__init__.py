@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fnmatch
 import importlib
+import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
@@ -121,8 +122,27 @@ class Registry:
                 continue
         return found
 
+    def claims(self, archive: zipfile.ZipFile) -> list[tuple[Importer, tuple[str, ...]]]:
+        """Importers that read members of this zip together, with the members each claims."""
+        found = []
+        for registered in self:
+            claim = getattr(registered.importer, "claim_archive", None)
+            if claim is None:
+                continue
+            try:
+                names = tuple(claim(archive))
+            except Exception:  # a plugin's faulty claim must not hide the others
+                continue
+            if names:
+                found.append((registered.importer, names))
+        return found
+
     def detect(self, source: Source) -> Importer:
         """The one importer for `source`, or a clear error naming the candidates."""
+        if source.members:
+            claimants = [i for i, names in self._claims_of(source) if names == source.members]
+            if claimants:
+                return claimants[0]
         found = self.candidates(source.head(HEAD_BYTES), source.file_name)
         if not found:
             raise UnknownFormatError(source.display_name, [r.name for r in self])
@@ -133,6 +153,10 @@ class Registry:
                 return by_pattern[0]
             raise AmbiguousFormatError(source.display_name, [i.name for i in found])
         return found[0]
+
+    def _claims_of(self, source: Source) -> list[tuple[Importer, tuple[str, ...]]]:
+        with zipfile.ZipFile(source.path) as archive:
+            return self.claims(archive)
 
 
 def contract_problem(importer: object) -> str | None:

@@ -11,6 +11,15 @@ An importer is any object (usually a module) with these attributes:
     read(source: Source) -> Iterator[Batch]
         Streams the file and yields columnar batches for canonical tables.
 
+Optionally, for exports that are a zip of files belonging together (Apple
+Health's export.xml and the workout-route GPX files it refers to):
+
+    claim_archive(archive: zipfile.ZipFile) -> tuple[str, ...]
+        The members this importer reads as ONE import, or () when it does not
+        claim the archive. Sniff member heads, never whole members. The claimed
+        members become one Source (`source.members`, `source.open_member()`);
+        the archive's other members are still imported one by one.
+
 Importers never write SQL and never touch the vault: they turn bytes into Arrow
 tables. The ingest engine owns staging, type casting, dedupe, the transaction
 and provenance. Column names in a batch are canonical column names (a subset;
@@ -29,7 +38,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Protocol, cast, runtime_checkable
+from typing import IO, Any, Protocol, cast, runtime_checkable
 
 import pyarrow as pa
 
@@ -74,21 +83,31 @@ class Importer(Protocol):
 
 @dataclass
 class Source:
-    """One file to import: on disk, or a member of a zip archive read in place.
+    """One file to import: on disk, a member of a zip archive read in place, or
+    a group of members of one archive that an importer claimed together.
 
-    `open()` returns a binary stream whose reads feed the progress bar. Importers
-    report unusable records with `reject()` rather than raising.
+    `open()` (or `open_member()` for a group) returns a binary stream whose
+    reads feed the progress bar. Importers report unusable records with
+    `reject()` rather than raising.
     """
 
     path: Path
     member: str | None = None
     on_bytes: Callable[[int], None] | None = None
     rejects: list[Reject] = field(default_factory=list)
+    members: tuple[str, ...] = ()
 
     @property
     def display_name(self) -> str:
         """How messages name the file: `export.zip!folder/file.gpx` for zip members."""
         return f"{self.path}!{self.member}" if self.member else str(self.path)
+
+    def open_member(self, name: str) -> IO[bytes]:
+        """A stream of one member of a claimed group, feeding the progress bar."""
+        if name not in self.members:
+            raise KeyError(f"{name!r} is not one of this source's members")
+        archive = zipfile.ZipFile(self.path)
+        return cast(IO[bytes], _Stream(archive.open(name), self.on_bytes, archive))
 
     @property
     def file_name(self) -> str:
@@ -97,11 +116,12 @@ class Source:
 
     @property
     def size(self) -> int:
-        """Uncompressed size in bytes."""
-        if self.member is None:
+        """Uncompressed size in bytes (of all its members, for a claimed group)."""
+        if self.member is None and not self.members:
             return self.path.stat().st_size
         with zipfile.ZipFile(self.path) as archive:
-            return archive.getinfo(self.member).file_size
+            names = self.members or (self.member,)
+            return sum(archive.getinfo(name).file_size for name in names if name)
 
     def open(self) -> IO[bytes]:
         """A binary stream of the file's bytes (decompressed for zip members)."""
@@ -118,11 +138,19 @@ class Source:
             return stream.read(size)
 
     def sha256(self) -> str:
-        """Hex digest of the file's bytes; the same bytes are the same import."""
+        """Hex digest of the file's bytes; the same bytes are the same import.
+
+        For a claimed group: of the members' names and bytes, in order.
+        """
         digest = hashlib.sha256()
-        with self._reading(), self.open() as stream:
-            while chunk := stream.read(1 << 20):
-                digest.update(chunk)
+        with self._reading():
+            if not self.members:
+                with self.open() as stream:
+                    _digest_stream(digest, stream)
+            for name in self.members:
+                digest.update(name.encode("utf-8") + b"\0")
+                with zipfile.ZipFile(self.path) as archive, archive.open(name) as stream:
+                    _digest_stream(digest, stream)
         return digest.hexdigest()
 
     @contextmanager
@@ -136,6 +164,11 @@ class Source:
     def reject(self, table: str, reason: str, line: int | None = None) -> None:
         """Count one unusable record of `table`, with why and where."""
         self.rejects.append(Reject(table, reason, line))
+
+
+def _digest_stream(digest: Any, stream: IO[bytes]) -> None:
+    while chunk := stream.read(1 << 20):
+        digest.update(chunk)
 
 
 def stable_id(*parts: object) -> str:
