@@ -10,14 +10,18 @@ directory.
     [vault]
     lock_timeout = 30     # seconds a writer waits for another process's lock
     timezone = "UTC"      # DuckDB session TimeZone used to display instants
+
+    [importers.fitbit]    # options handed to one importer (see docs/importers.md)
+    timezone = "Europe/London"
 """
 
 from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from selfdata.errors import ConfigError
 
@@ -33,6 +37,8 @@ class Settings:
 
     lock_timeout_s: float = 30.0
     timezone: str = "UTC"
+    # [importers.NAME] tables, handed to that importer as `source.options`.
+    importer_options: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def default_vault_path() -> Path:
@@ -64,9 +70,13 @@ def load_settings(vault_path: Path) -> Settings:
     vault = data.get("vault", {})
     if not isinstance(vault, dict):
         raise ConfigError(path, "[vault] must be a table")
+    importers = data.get("importers", {})
+    if not isinstance(importers, dict) or not all(isinstance(v, dict) for v in importers.values()):
+        raise ConfigError(path, "[importers.NAME] entries must be tables")
     return Settings(
         lock_timeout_s=_number(path, vault, "lock_timeout", Settings.lock_timeout_s),
         timezone=_text(path, vault, "timezone", Settings.timezone),
+        importer_options=importers,
     )
 
 

@@ -31,6 +31,7 @@ from typing import Protocol
 
 import duckdb
 
+from selfdata.config import load_settings
 from selfdata.errors import (
     IngestError,
     ParseError,
@@ -179,6 +180,7 @@ def import_source(
     """
     started, started_at = time.monotonic(), time.time()
     vault_path = resolve_vault_path(vault)
+    source.options = load_settings(vault_path).importer_options.get(importer.name, {})
     if known is None:
         known = _known_digests(vault_path, lock_timeout)
     digest = source.sha256()

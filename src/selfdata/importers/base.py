@@ -96,6 +96,8 @@ class Source:
     on_bytes: Callable[[int], None] | None = None
     rejects: list[Reject] = field(default_factory=list)
     members: tuple[str, ...] = ()
+    # The importer's table from selfdata.toml ([importers.NAME]), e.g. a time zone.
+    options: dict[str, Any] = field(default_factory=dict)
 
     @property
     def display_name(self) -> str:
