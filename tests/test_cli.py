@@ -104,7 +104,8 @@ def test_quiet_import_prints_only_the_summary(tmp_path, cli, registry):
 def test_unknown_importer_name_is_one_line(tmp_path, cli, registry):
     result = cli("import", "--importer", "nope", str(write(tmp_path / "a.tally", STATEMENT)))
     assert result.exit_code == 1
-    assert lines(result.output) == ["Error: no importer named 'nope'; known: gpx, tally"]
+    known = ", ".join(r.name for r in registry)
+    assert lines(result.output) == [f"Error: no importer named 'nope'; known: {known}"]
 
 
 def test_imports_lists_imports(tmp_path, cli, registry):
@@ -150,10 +151,17 @@ def test_forget_an_unknown_import(tmp_path, cli, registry):
 
 def test_importers_lists_builtins_and_plugins(cli, registry):
     rows = [line.split() for line in lines(cli("importers").output)[2:]]
-    assert rows == [
-        ["gpx", "1", "builtin", "*.gpx", "location_points,", "workouts"],
-        ["tally", "1", "tests", "*.tally", "accounts,", "transactions,", "health_samples"],
-    ]
+    assert ["gpx", "1", "builtin", "*.gpx", "location_points,", "workouts"] in rows
+    assert [
+        "tally",
+        "1",
+        "tests",
+        "*.tally",
+        "accounts,",
+        "transactions,",
+        "health_samples",
+    ] in rows
+    assert [row[0] for row in rows] == [r.name for r in registry]
 
 
 def test_vault_info(tmp_path, cli, registry, vault):

@@ -4,15 +4,18 @@ For each file:
 
 1. hash it; a file whose bytes were imported before is skipped without parsing;
 2. detect its importer from its first bytes (also inside zip archives, in place);
-3. stage: the importer's Arrow batches go into a private staging DuckDB file
-   that has the canonical tables, so type casts and constraints fail here,
-   before the vault is touched; each staged row is numbered within its natural
-   key (the second identical coffee of a day is occurrence 2);
-4. write, in one short transaction on the vault: a staged row is new when the
-   vault holds fewer rows with its natural key than its occurrence number. So
-   importing the same statement twice adds nothing, an export that overlaps an
-   older one adds only what is new, and legitimate repeats survive. The
-   `imports` row with counts per table commits in the same transaction.
+3. stage, without the vault's lock: the importer's Arrow batches are written
+   to Parquet files in a private temporary folder beside the vault, so memory
+   stays flat whatever the file's size;
+4. write, in one short transaction on the vault: DuckDB reads the Parquet
+   files back in parallel, casts them to the canonical types (a value that
+   does not fit fails the file) and inserts the rows that are new. A staged
+   row is new when the vault holds fewer rows with its natural key than the
+   row's occurrence number within the file (the second identical coffee of a
+   day is occurrence 2). So importing the same statement twice adds nothing,
+   an export that overlaps an older one adds only what is new, and legitimate
+   repeats survive. The `imports` row with counts per table commits in the
+   same transaction.
 
 Any failure before the commit leaves the vault exactly as it was.
 """
@@ -21,15 +24,21 @@ from __future__ import annotations
 
 import json
 import tempfile
+import threading
 import time
 import zipfile
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path, PurePosixPath
+from queue import Empty, Full, Queue
 from typing import Protocol
 
 import duckdb
+import pyarrow.parquet as pq
 
 from selfdata.config import load_settings
 from selfdata.errors import (
@@ -56,6 +65,7 @@ __all__ = [
 # Tables whose key identifies one thing: a repeat within a file is the same thing.
 _IDENTITY_KEYED = frozenset({"accounts", "workouts"})
 _REJECT_SAMPLES = 5
+_HASH_FIRST_BYTES = 64 << 20
 
 
 class Progress(Protocol):
@@ -183,35 +193,52 @@ def import_source(
     source.options = load_settings(vault_path).importer_options.get(importer.name, {})
     if known is None:
         known = _known_digests(vault_path, lock_timeout)
-    digest = source.sha256()
-    earlier = known.get(digest)
-    if earlier is not None:
-        return FileResult(
-            source.display_name,
-            "already_imported",
-            importer.name,
-            import_id=earlier,
-            note=f"already imported as import {earlier}",
-        )
-    staging_dir = vault_path.parent if vault_path.parent.exists() else None
-    with tempfile.TemporaryDirectory(prefix=".selfdata-staging-", dir=staging_dir) as folder:
-        stage_path = Path(folder) / "stage.duckdb"
-        if progress:
-            progress.start(source.display_name, source.size)
-        try:
-            staged = _stage(source, importer, stage_path, progress)
+    size = source.size
+    # Small files are hashed first, so a file imported before is not even parsed.
+    # Big ones are hashed in a second thread while they are parsed.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        hashing = pool.submit(source.sha256)
+        if size < _HASH_FIRST_BYTES:
+            hashing.result()
+        earlier = _earlier(hashing, known)
+        if earlier is not None:
+            return _unchanged(source, importer, earlier)
+        staging_dir = vault_path.parent if vault_path.parent.exists() else None
+        with tempfile.TemporaryDirectory(prefix=".selfdata-staging-", dir=staging_dir) as folder:
             if progress:
-                progress.phase("writing")
-            result = _write(
-                source, importer, digest, stage_path, staged, vault_path, lock_timeout, started_at
-            )
-        finally:
-            if progress:
-                progress.finish()
+                progress.start(source.display_name, size)
+            try:
+                staged = _stage(source, importer, Path(folder), progress, hashing, known)
+                if staged is None:
+                    return _unchanged(source, importer, known[hashing.result()])
+                if progress:
+                    progress.phase("writing")
+                digest = hashing.result()
+                result = _write(
+                    source, importer, digest, staged, vault_path, lock_timeout, started_at
+                )
+            finally:
+                if progress:
+                    progress.finish()
     result.seconds = time.monotonic() - started
     if result.import_id is not None:
         known[digest] = result.import_id
     return result
+
+
+def _earlier(hashing: Future[str], known: dict[str, int]) -> int | None:
+    """The import that already holds these bytes, once the hash is known."""
+    return known.get(hashing.result()) if hashing.done() else None
+
+
+def _unchanged(source: Source, importer: Importer, earlier: int) -> FileResult:
+    return FileResult(
+        source.display_name,
+        "already_imported",
+        importer.name,
+        import_id=earlier,
+        note=f"already imported as import {earlier}",
+    )
 
 
 def forget(import_id: int, *, vault: str | Path | None = None) -> dict[str, int]:
@@ -297,32 +324,89 @@ def _import_with_digest(con: duckdb.DuckDBPyConnection, digest: str) -> int | No
 
 @dataclass
 class _Staged:
-    tables: set[str]
+    files: dict[str, list[Path]]
+    columns: dict[str, set[str]]
     rows: Counter[str]
     rejects: list[Reject]
 
 
 def _stage(
-    source: Source, importer: Importer, stage_path: Path, progress: Progress | None
-) -> _Staged:
-    staged = _Staged(set(), Counter(), [])
+    source: Source,
+    importer: Importer,
+    folder: Path,
+    progress: Progress | None,
+    hashing: Future[str],
+    known: dict[str, int],
+) -> _Staged | None:
+    """Write the importer's batches to Parquet files in `folder`, one per batch.
+
+    Parquet keeps memory flat whatever the file's size, costs little to write,
+    and DuckDB reads it back in parallel inside the short write transaction.
+    The importer runs one batch ahead in a second thread, so parsing and
+    writing overlap. Returns None as soon as the file's hash shows it was
+    imported before.
+    """
+    staged = _Staged({}, {}, Counter(), [])
     source.rejects = staged.rejects
     if progress:
         source.on_bytes = progress.advance
     try:
-        with duckdb.connect(str(stage_path)) as con:
-            con.execute("SET enable_progress_bar = false")
-            for migration in migrations():
-                con.execute(migration.sql)
-            for batch in _batches(source, importer):
-                _stage_batch(con, source, importer, batch.table, batch.rows)
-                staged.tables.add(batch.table)
-                staged.rows[batch.table] += batch.rows.num_rows
-            for table in staged.tables:
-                _number_occurrences(con, table)
+        for number, batch in enumerate(_ahead(_batches(source, importer))):
+            if _earlier(hashing, known) is not None:
+                return None
+            if batch.rows.num_rows == 0:
+                continue
+            _check_columns(source, importer, batch)
+            path = folder / f"{batch.table}-{number:06d}.parquet"
+            pq.write_table(batch.rows, path, compression="none")
+            staged.files.setdefault(batch.table, []).append(path)
+            staged.columns.setdefault(batch.table, set()).update(batch.rows.column_names)
+            staged.rows[batch.table] += batch.rows.num_rows
     finally:
         source.on_bytes = None
     return staged
+
+
+def _ahead(batches: Iterator[Batch], depth: int = 2) -> Iterator[Batch]:
+    """Run `batches` in a second thread, `depth` batches ahead of the consumer.
+
+    Parsing (polars, expat, numpy) and Parquet writing both release the GIL, so
+    on two cores they overlap. Errors reach the consumer in order.
+    """
+    queue: Queue[tuple[Batch | None, BaseException | None]] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                while not stop.is_set():
+                    try:
+                        queue.put((batch, None), timeout=0.1)
+                        break
+                    except Full:
+                        continue
+                if stop.is_set():
+                    return
+            queue.put((None, None))
+        except BaseException as error:  # handed to the consumer, raised there
+            queue.put((None, error))
+
+    producer = threading.Thread(target=produce, name="selfdata-importer", daemon=True)
+    producer.start()
+    try:
+        while True:
+            batch, error = queue.get()
+            if error is not None:
+                raise error
+            if batch is None:
+                return
+            yield batch
+    finally:
+        stop.set()
+        while producer.is_alive():
+            with suppress(Empty):
+                queue.get(timeout=0.1)
+        producer.join()
 
 
 def _batches(source: Source, importer: Importer) -> Iterator[Batch]:
@@ -344,28 +428,31 @@ def _batches(source: Source, importer: Importer) -> Iterator[Batch]:
         ) from error
 
 
-def _stage_batch(
-    con: duckdb.DuckDBPyConnection, source: Source, importer: Importer, table: str, rows: object
-) -> None:
-    con.register("_batch", rows)
-    try:
-        con.execute(f"INSERT INTO {table} BY NAME SELECT *, 0 AS import_id FROM _batch")
-    except duckdb.Error as error:
-        raise ParseError(
+def _check_columns(source: Source, importer: Importer, batch: Batch) -> None:
+    unknown = set(batch.rows.column_names) - set(canonical_columns()[batch.table])
+    if unknown:
+        raise IngestError(
             source.display_name,
-            f"{importer.name} produced a value that does not fit {table}: "
-            f"{str(error).splitlines()[0]}",
-        ) from error
-    finally:
-        con.unregister("_batch")
+            f"importer {importer.name} produced columns {sorted(unknown)} "
+            f"that {batch.table} does not have",
+        )
 
 
-def _number_occurrences(con: duckdb.DuckDBPyConnection, table: str) -> None:
-    keys = ", ".join(NATURAL_KEYS[table])
-    con.execute(
-        f"CREATE TABLE {table}__keyed AS "
-        f"SELECT *, row_number() OVER (PARTITION BY {keys}) AS _occurrence FROM {table}"
-    )
+@cache
+def canonical_columns() -> dict[str, dict[str, str]]:
+    """Each canonical table's columns and their SQL types (import_id left out),
+    from the migrations themselves."""
+    with duckdb.connect() as con:
+        for migration in migrations():
+            con.execute(migration.sql)
+        rows = con.execute(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns "
+            "WHERE column_name <> 'import_id' ORDER BY table_name, ordinal_position"
+        ).fetchall()
+    columns: dict[str, dict[str, str]] = {}
+    for table, column, kind in rows:
+        columns.setdefault(table, {})[column] = kind
+    return columns
 
 
 # --- writing -------------------------------------------------------------------
@@ -375,7 +462,6 @@ def _write(
     source: Source,
     importer: Importer,
     digest: str,
-    stage_path: Path,
     staged: _Staged,
     vault_path: Path,
     lock_timeout: float | None,
@@ -385,7 +471,6 @@ def _write(
     result.rejected = dict(Counter(r.table for r in staged.rejects))
     result.reject_samples = staged.rejects[:_REJECT_SAMPLES]
     with open_vault(vault_path, read_only=False, lock_timeout=lock_timeout) as con:
-        con.execute("ATTACH ? AS stage (READ_ONLY)", [str(stage_path)])
         con.execute("BEGIN TRANSACTION")
         try:
             earlier = _import_with_digest(con, digest)
@@ -395,21 +480,15 @@ def _write(
                 result.note = f"already imported as import {earlier}"
                 return result
             result.import_id = _next_import_id(con)
-            for table in sorted(staged.tables):
-                new = _insert_new(con, table, result.import_id)
+            for table in sorted(staged.files):
+                new = _insert_new(con, source, importer, table, staged, result.import_id)
                 result.new[table] = new
                 result.duplicate[table] = staged.rows[table] - new
             _record_import(con, result, importer, source, digest, started_at)
             con.execute("COMMIT")
-        except BaseException as error:
+        except BaseException:
             con.execute("ROLLBACK")
-            if isinstance(error, duckdb.Error):
-                raise IngestError(
-                    source.display_name, f"writing to the vault failed: {error}"
-                ) from error
             raise
-        finally:
-            con.execute("DETACH stage")
     return result
 
 
@@ -419,29 +498,67 @@ def _next_import_id(con: duckdb.DuckDBPyConnection) -> int:
     return int(row[0])
 
 
-def _insert_new(con: duckdb.DuckDBPyConnection, table: str, import_id: int) -> int:
+def _insert_new(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    importer: Importer,
+    table: str,
+    staged: _Staged,
+    import_id: int,
+) -> int:
+    """Insert the staged rows whose natural key the vault holds fewer times than they occur.
+
+    Rows whose key the vault does not hold at all (nearly all of them, on a
+    first import) go straight in; only rows with a known key are numbered
+    within their key and compared with the vault's count.
+    """
     keys = NATURAL_KEYS[table]
     key_list = ", ".join(keys)
     match = " AND ".join(f"s.{k} IS NOT DISTINCT FROM e.{k}" for k in keys)
-    have = " AND ".join(f"m.{k} IS NOT DISTINCT FROM k.{k}" for k in keys)
-    # Identity-keyed rows (an account, a workout) exist once, however often a file repeats them.
-    repeats = "AND s._occurrence = 1" if table in _IDENTITY_KEYED else ""
-    row = first_row(
-        con,
-        f"""
-        INSERT INTO main.{table} BY NAME
-        SELECT s.* EXCLUDE (import_id, _occurrence), ? AS import_id
-        FROM stage.{table}__keyed AS s
-        LEFT JOIN (
-            SELECT {", ".join(f"m.{k}" for k in keys)}, count(*) AS _have
-            FROM main.{table} AS m
-            SEMI JOIN (SELECT DISTINCT {key_list} FROM stage.{table}) AS k ON {have}
-            GROUP BY ALL
-        ) AS e ON {match}
-        WHERE s._occurrence > coalesce(e._have, 0) {repeats}
-        """,
-        [import_id],
+    paths = ", ".join("'" + str(path).replace("'", "''") + "'" for path in staged.files[table])
+    # Every canonical column, cast to its type, so keys compare like with like.
+    present = staged.columns[table]
+    columns = ", ".join(
+        f"CAST({name} AS {kind}) AS {name}" if name in present else f"NULL::{kind} AS {name}"
+        for name, kind in canonical_columns()[table].items()
     )
+    identity = table in _IDENTITY_KEYED
+    # An identity-keyed row (an account, a workout) exists once, however often a file repeats it.
+    first_only = f"QUALIFY row_number() OVER (PARTITION BY {key_list}) = 1" if identity else ""
+    more = (
+        ""
+        if identity
+        else f"""
+        UNION ALL
+        SELECT s.* EXCLUDE (_occurrence), ? AS import_id FROM (
+            SELECT s.*, row_number() OVER (PARTITION BY {key_list}) AS _occurrence
+            FROM staged AS s SEMI JOIN existing AS e ON {match}
+        ) AS s JOIN existing AS e ON {match}
+        WHERE s._occurrence > e._have
+        """
+    )
+    sql = f"""
+        INSERT INTO main.{table} BY NAME
+        WITH staged AS (
+            SELECT {columns} FROM read_parquet([{paths}], union_by_name = true)
+        ),
+        existing AS (
+            SELECT {", ".join(f"e.{k}" for k in keys)}, count(*) AS _have
+            FROM main.{table} AS e SEMI JOIN staged AS s ON {match}
+            GROUP BY ALL
+        )
+        SELECT s.*, ? AS import_id FROM staged AS s ANTI JOIN existing AS e ON {match}
+        {first_only}
+        {more}
+    """
+    try:
+        row = first_row(con, sql, [import_id] if identity else [import_id, import_id])
+    except duckdb.Error as error:
+        raise ParseError(
+            source.display_name,
+            f"{importer.name} produced a value that does not fit {table}: "
+            f"{str(error).splitlines()[0]}",
+        ) from error
     return int(row[0]) if row else 0
 
 

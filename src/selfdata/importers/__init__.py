@@ -37,7 +37,11 @@ __all__ = [
 ]
 
 ENTRY_POINT_GROUP = "selfdata.importers"
-BUILTIN_IMPORTERS: tuple[str, ...] = ("selfdata.importers.gpx",)
+BUILTIN_IMPORTERS: tuple[str, ...] = (
+    "selfdata.importers.apple_health",
+    "selfdata.importers.gpx",
+    "selfdata.importers.tcx",
+)
 
 
 @dataclass(frozen=True)
