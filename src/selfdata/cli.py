@@ -214,6 +214,8 @@ def _print_result(out: Console, result: FileResult) -> None:
                 f"  {result.duplicate.get(table, 0):>10,} duplicate"
                 f"  {result.rejected.get(table, 0):>7,} rejected"
             )
+        for reason, count in sorted(result.repairs.items()):
+            out.print(f"  repaired {count:,}: {reason}")
         for reject in result.reject_samples:
             where = f"line {reject.line}: " if reject.line else ""
             out.print(f"  rejected {reject.table} {where}{reject.reason}")

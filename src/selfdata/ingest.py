@@ -92,6 +92,7 @@ class FileResult:
     duplicate: dict[str, int] = field(default_factory=dict)
     rejected: dict[str, int] = field(default_factory=dict)
     reject_samples: list[Reject] = field(default_factory=list)
+    repairs: dict[str, int] = field(default_factory=dict)
     error: SelfdataError | None = None
     note: str = ""
     seconds: float = 0.0
@@ -470,6 +471,7 @@ def _write(
     result = FileResult(source.display_name, "imported", importer.name)
     result.rejected = dict(Counter(r.table for r in staged.rejects))
     result.reject_samples = staged.rejects[:_REJECT_SAMPLES]
+    result.repairs = dict(source.repairs)
     with open_vault(vault_path, read_only=False, lock_timeout=lock_timeout) as con:
         con.execute("BEGIN TRANSACTION")
         try:
@@ -591,7 +593,7 @@ def _record_import(
             _json(result.new),
             _json(result.duplicate),
             _json(result.rejected),
-            _json({"reject_samples": samples}),
+            _json({"reject_samples": samples, "repairs": result.repairs}),
         ],
     )
 

@@ -39,6 +39,7 @@ __all__ = [
 ENTRY_POINT_GROUP = "selfdata.importers"
 BUILTIN_IMPORTERS: tuple[str, ...] = (
     "selfdata.importers.apple_health",
+    "selfdata.importers.fitbit",
     "selfdata.importers.gpx",
     "selfdata.importers.tcx",
 )

@@ -123,12 +123,11 @@ def read(source: Source) -> Iterator[Batch]:
 class _Reader:
     source: Source
     workouts: list[dict[str, Any]] = field(default_factory=list)
-    routes: list[tuple[str, str, str]] = field(default_factory=list)  # id, file, source
+    routes: list[tuple[str, str, str, int]] = field(default_factory=list)  # id, file, source, byte
     pending: list[tuple[str, str, int]] = field(default_factory=list)  # rejects: table, why, byte
-    repairs: int = 0
 
     def chunk(self, chunk: Chunk) -> Iterator[Batch]:
-        self.repairs += chunk.repairs
+        self.source.repaired("control characters removed", chunk.repairs)
         tags = pl.DataFrame(
             {
                 "piece": chunk.pieces,
@@ -148,8 +147,8 @@ class _Reader:
     def finish(self, opener: Callable[[], IO[bytes]]) -> Iterator[Batch]:
         if self.workouts:
             yield Batch("workouts", pa.Table.from_pylist(self.workouts))
-        for workout_id, path, route_source in self.routes:
-            yield from self._route_file(workout_id, path, route_source)
+        for workout_id, path, route_source, offset in self.routes:
+            yield from self._route_file(workout_id, path, route_source, offset)
         if self.pending:
             lines = xmlscan.lines_at(opener, [offset for _, _, offset in self.pending])
             for (table, why, _), line in zip(self.pending, lines, strict=True):
@@ -226,7 +225,10 @@ class _Reader:
             route = json.loads(workout["extra"]).get("route") or {}
             route_source = route.get("source_name") or workout["source_name"]
             if route.get("file"):
-                self.routes.append((workout["workout_id"], route["file"], route_source))
+                reference = next(c for c in by_top[top] if c["name"] == "FileReference")
+                self.routes.append(
+                    (workout["workout_id"], route["file"], route_source, reference["offset"])
+                )
             for child in by_top.get(top, []):
                 if child["name"] == "Location":
                     locations.append(_location(child["attrs"], workout["workout_id"], route_source))
@@ -234,10 +236,14 @@ class _Reader:
         if kept:
             yield Batch("location_points", pa.Table.from_pylist(kept))
 
-    def _route_file(self, workout_id: str, path: str, route_source: str) -> Iterator[Batch]:
+    def _route_file(
+        self, workout_id: str, path: str, route_source: str, offset: int
+    ) -> Iterator[Batch]:
         source = self._route_source(path)
         if source is None:
-            self.source.reject("location_points", f"route file {path} is not in the export")
+            self.pending.append(
+                ("location_points", f"route file {path} is not in the export", offset)
+            )
             return
         source.on_bytes = self.source.on_bytes
         for batch in gpx.read(source):

@@ -98,6 +98,8 @@ class Source:
     members: tuple[str, ...] = ()
     # The importer's table from selfdata.toml ([importers.NAME]), e.g. a time zone.
     options: dict[str, Any] = field(default_factory=dict)
+    # What the importer had to mend to read the file: reason -> count.
+    repairs: dict[str, int] = field(default_factory=dict)
 
     @property
     def display_name(self) -> str:
@@ -166,6 +168,11 @@ class Source:
     def reject(self, table: str, reason: str, line: int | None = None) -> None:
         """Count one unusable record of `table`, with why and where."""
         self.rejects.append(Reject(table, reason, line))
+
+    def repaired(self, reason: str, count: int = 1) -> None:
+        """Count mended input (e.g. control characters removed); the record was kept."""
+        if count:
+            self.repairs[reason] = self.repairs.get(reason, 0) + count
 
 
 def _digest_stream(digest: Any, stream: IO[bytes]) -> None:

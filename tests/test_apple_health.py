@@ -1,0 +1,119 @@
+"""The fast Apple Health importer against the oracle, and through the whole engine.
+
+The oracle (`tests/reference/apple_health_reference.py`) is a plain expat
+parse of docs/apple_health_rows.md; the importer must yield exactly its rows
+on every fixture and every corpus file.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from selfdata import open_vault
+from selfdata.importers import apple_health
+from selfdata.importers.base import Source
+from selfdata.ingest import import_paths
+from tests.conftest import CORPUS, DATA
+from tests.reference.apple_health_reference import normalise, reference_rows
+from tests.reference.zips import build_export_zip
+
+FIXTURES = sorted(p for p in (DATA / "apple_health").glob("*.xml") if p.name != "truncated.xml")
+CORPUS_FILES = (
+    sorted((CORPUS / "apple_health").glob("*.xml")) if (CORPUS / "apple_health").is_dir() else []
+)
+
+
+def fast_rows(source: Source) -> dict[str, list[dict[str, object]]]:
+    rows: dict[str, list[dict[str, object]]] = defaultdict(list)
+    for batch in apple_health.read(source):
+        rows[batch.table].extend(batch.rows.to_pylist())
+    return rows
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.name)
+def test_fixture_rows_match_the_oracle(path):
+    source = Source(path)
+    reference = reference_rows(path)
+    assert normalise(fast_rows(source)) == normalise(reference.rows)
+    assert [(r.table, r.line) for r in source.rejects] == [
+        (r.table, r.line) for r in reference.rejects
+    ]
+
+
+@pytest.mark.skipif(not CORPUS_FILES, reason="../shared/corpus/apple_health is not beside us")
+@pytest.mark.parametrize("path", CORPUS_FILES, ids=lambda p: p.name)
+def test_corpus_rows_match_the_oracle(path):
+    source = Source(path)
+    assert normalise(fast_rows(source)) == normalise(reference_rows(path).rows)
+
+
+def test_the_export_zip_is_claimed_whole_with_its_routes(tmp_path, vault):
+    archive = build_export_zip(tmp_path)
+    with zipfile.ZipFile(archive) as zf:
+        claimed = apple_health.claim_archive(zf)
+    assert claimed[0].endswith("export.xml")
+    assert all("/workout-routes/" in name for name in claimed[1:]) and len(claimed) > 1
+    results = import_paths([archive], vault=vault)
+    by_name = {r.name: r for r in results}
+    whole = by_name[str(archive)]
+    assert (whole.status, whole.importer) == ("imported", "apple_health")
+    assert whole.new["location_points"] > 0
+    # The clinical document and the ECG CSV are not ours: skipped, never fatal.
+    assert {r.status for n, r in by_name.items() if n != str(archive)} == {"skipped"}
+    assert normalise(_vault_rows(vault)) == normalise(reference_rows(archive).rows)
+    again = import_paths([archive], vault=vault)
+    assert {r.status for r in again if r.name == str(archive)} == {"already_imported"}
+
+
+def test_a_re_export_overlapping_the_first_adds_nothing(tmp_path, vault):
+    path = DATA / "apple_health" / "entities_multiline.xml"
+    import_paths([path], vault=vault)
+    copy = tmp_path / "export.xml"
+    copy.write_bytes(path.read_bytes() + b"\n<!-- exported again -->\n")
+    [again] = import_paths([copy], vault=vault)
+    assert again.status == "imported"
+    assert sum(again.new.values()) == 0
+
+
+def test_a_truncated_export_fails_naming_the_line_and_writes_nothing(vault):
+    path = DATA / "apple_health" / "truncated.xml"
+    [result] = import_paths([path], vault=vault)
+    assert result.status == "failed"
+    assert str(result.error).startswith(f"{path}, line ")
+    assert "ends inside an element" in str(result.error)
+    assert not vault.exists() or _vault_rows(vault) == {}
+
+
+def test_control_characters_are_repaired_not_fatal(vault):
+    path = DATA / "apple_health" / "control_chars.xml"
+    [result] = import_paths([path], vault=vault)
+    assert result.status == "imported", result.error
+    reference = reference_rows(path)
+    assert reference.repairs > 0
+    assert result.repairs == {"control characters removed": reference.repairs}
+    assert normalise(_vault_rows(vault)) == normalise(reference.rows)
+
+
+def test_detect_sniffs_content_not_the_name():
+    head = (DATA / "apple_health" / "dtd_ios16.xml").read_bytes()[:4096]
+    assert apple_health.detect(head, "exportar.xml")
+    assert not apple_health.detect(b'<?xml version="1.0"?><gpx version="1.1">', "export.xml")
+
+
+def _vault_rows(vault: Path) -> dict[str, list[dict[str, object]]]:
+    rows: dict[str, list[dict[str, object]]] = {}
+    with open_vault(vault) as con:
+        for table in apple_health.tables:
+            frame = con.sql(f"SELECT * EXCLUDE (import_id) FROM {table}").pl()
+            records = frame.to_dicts()
+            for record in records:
+                if isinstance(record.get("extra"), str):
+                    record["extra"] = json.loads(record["extra"])
+            if records:
+                rows[table] = records
+    return rows
