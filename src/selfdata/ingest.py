@@ -66,6 +66,7 @@ __all__ = [
 _IDENTITY_KEYED = frozenset({"accounts", "workouts"})
 _REJECT_SAMPLES = 5
 _HASH_FIRST_BYTES = 64 << 20
+_WRITE_MEMORY = "256MB"
 
 
 class Progress(Protocol):
@@ -368,7 +369,7 @@ def _stage(
     return staged
 
 
-def _ahead(batches: Iterator[Batch], depth: int = 2) -> Iterator[Batch]:
+def _ahead(batches: Iterator[Batch], depth: int = 1) -> Iterator[Batch]:
     """Run `batches` in a second thread, `depth` batches ahead of the consumer.
 
     Parsing (polars, expat, numpy) and Parquet writing both release the GIL, so
@@ -473,6 +474,8 @@ def _write(
     result.reject_samples = staged.rejects[:_REJECT_SAMPLES]
     result.repairs = dict(source.repairs)
     with open_vault(vault_path, read_only=False, lock_timeout=lock_timeout) as con:
+        # DuckDB spills to disk beyond this, so a big import keeps memory flat.
+        con.execute(f"SET memory_limit = '{_WRITE_MEMORY}'")
         con.execute("BEGIN TRANSACTION")
         try:
             earlier = _import_with_digest(con, digest)

@@ -45,10 +45,12 @@ __all__ = [
     "lines_at",
     "needs_json_escape",
     "scan",
+    "tag_attributes",
     "tag_names",
 ]
 
-CHUNK_BYTES = 16 << 20
+# Big enough that per-call costs vanish, small enough for flat memory.
+CHUNK_BYTES = 8 << 20
 
 START, END, EMPTY, OTHER = 0, 1, 2, 3  # <a ...>, </a>, <a .../>, comments/DTD/PIs
 
@@ -139,8 +141,8 @@ def lines_at(reopen: Callable[[], IO[bytes]], offsets: Sequence[int]) -> list[in
         while (data := stream.read(CHUNK_BYTES)) and seen <= wanted.max(initial=0):
             data, _ = _repaired(data)
             newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10) + seen
-            inside = (wanted[order] >= seen) & (wanted[order] < seen + len(data))
-            chosen = order[inside]
+            # Offsets past this block get a provisional line that later blocks correct.
+            chosen = order[wanted[order] >= seen]
             lines[chosen] = 1 + before + np.searchsorted(newlines, wanted[chosen])
             before += len(newlines)
             seen += len(data)
@@ -191,6 +193,22 @@ def _value_of(name: str, layouts: list[list[str]]) -> pl.Expr:
     if expression is None:
         return pl.lit(None, dtype=pl.String).alias(name)
     return expression.otherwise(None).alias(name)
+
+
+def tag_attributes(piece: str) -> dict[str, str]:
+    """The attributes of one tag, unescaped, in plain Python: for the few
+    elements that are not worth a column operation."""
+    parts = piece.split('"')
+    # The tag ends at the first `>` outside quotes (the even parts are outside).
+    for index in range(0, len(parts), 2):
+        if ">" in parts[index]:
+            parts[index] = parts[index].split(">", 1)[0]
+            parts = parts[: index + 1]
+            break
+    return {
+        name: html.unescape(re.sub(r"[\t\n\r]", " ", value))
+        for name, value in _ATTRIBUTE.findall('"'.join(parts))
+    }
 
 
 def json_string(column: pl.Expr, *, escape: bool = True) -> pl.Expr:

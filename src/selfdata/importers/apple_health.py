@@ -408,13 +408,8 @@ def _beats(tags: pl.DataFrame) -> pl.DataFrame:
 
 
 def _attrs(piece: str) -> dict[str, str]:
-    found = attributes(pl.Series([piece]), _names_in(piece)).row(0, named=True)
-    return {key: value for key, value in found.items() if value is not None}
-
-
-def _names_in(piece: str) -> list[str]:
-    parts = piece.split('"')[:-1:2]
-    return [part.rstrip().rstrip("=").rstrip().split()[-1] for part in parts if part.strip()]
+    """One tag's attributes, for the few elements built one by one (workouts, summaries)."""
+    return xmlscan.tag_attributes(piece)
 
 
 def _workout(attrs: dict[str, str], children: list[dict[str, Any]]) -> dict[str, Any] | None:

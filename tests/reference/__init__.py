@@ -1,0 +1,1 @@
+"""Slow, obviously-correct reference parses that fast importers are checked against."""
