@@ -183,7 +183,7 @@ def test_weight_in_pounds_becomes_kilograms_fat_and_bmi() -> None:
             weight_unit="lb",
         ),
         sample("body_fat_percentage", first, first, 60, 22.5, "%", **aria),
-        sample("bmi", first, first, 60, 25.17, "kg/m2", **aria),
+        sample("bmi", first, first, 60, 25.17, "count", **aria),
         # "API" is how the entry arrived, not a device; this one has no fat reading.
         sample(
             "body_mass",
@@ -196,7 +196,7 @@ def test_weight_in_pounds_becomes_kilograms_fat_and_bmi() -> None:
             weight=181.0,
             weight_unit="lb",
         ),
-        sample("bmi", second, second, 60, 25.24, "kg/m2", **api),
+        sample("bmi", second, second, 60, 25.24, "count", **api),
     ]
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import pytest
 
 from selfdata.errors import SelfdataError
-from selfdata.importers import Registry, contract_problem
-from selfdata.importers import gpx as gpx_importer
+from selfdata.importers import BUILTIN_IMPORTERS, Registry, contract_problem
 from tests.plugins import tally
 
 
@@ -29,7 +29,7 @@ def installed_plugins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_builtins_come_first_then_entry_points(installed_plugins):
     registry = Registry.default()
     assert [(r.name, r.origin) for r in registry] == [
-        ("gpx", "builtin"),
+        *((name.rsplit(".", 1)[1], "builtin") for name in BUILTIN_IMPORTERS),
         ("tally", "selfdata-tally"),
     ]
     assert registry.get("tally") is tally
@@ -51,8 +51,15 @@ def test_doctor_fails_on_a_broken_plugin(installed_plugins, cli):
     )
 
 
-def test_builtin_importers_keep_the_contract():
-    assert contract_problem(gpx_importer) is None
+@pytest.mark.parametrize("module", BUILTIN_IMPORTERS)
+def test_builtin_importers_keep_the_contract(module):
+    assert contract_problem(importlib.import_module(module)) is None
+
+
+def test_every_builtin_importer_is_documented():
+    documented = (Path(__file__).parents[1] / "docs" / "importers.md").read_text(encoding="utf-8")
+    for module in BUILTIN_IMPORTERS:
+        assert f"| `{module.rsplit('.', 1)[1]}` |" in documented, module
 
 
 def test_two_importers_with_one_name_are_refused():

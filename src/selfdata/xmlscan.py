@@ -192,7 +192,8 @@ def _value_of(name: str, layouts: list[list[str]]) -> pl.Expr:
         )
     if expression is None:
         return pl.lit(None, dtype=pl.String).alias(name)
-    return expression.otherwise(None).alias(name)
+    result: pl.Expr = expression.otherwise(None).alias(name)
+    return result
 
 
 def tag_attributes(piece: str) -> dict[str, str]:

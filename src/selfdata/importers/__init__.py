@@ -39,6 +39,7 @@ __all__ = [
 ENTRY_POINT_GROUP = "selfdata.importers"
 BUILTIN_IMPORTERS: tuple[str, ...] = (
     "selfdata.importers.apple_health",
+    "selfdata.importers.fit",
     "selfdata.importers.fitbit",
     "selfdata.importers.gpx",
     "selfdata.importers.tcx",
@@ -63,7 +64,7 @@ class Registry:
     Example:
         >>> registry = Registry.default()
         >>> [r.name for r in registry]
-        ['gpx']
+        ['apple_health', 'fit', 'fitbit', 'gpx', 'tcx']
     """
 
     def __init__(self) -> None:

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 __all__ = [
     "FIT_EPOCH_S",
     "MIN_ABSOLUTE",
+    "WEIGHT_METRICS",
     "HrMessages",
     "Monitoring",
     "Sample",

@@ -140,7 +140,7 @@ _SPORTS = {
     **{same: same for same in ("swimming", "rowing", "hiit")},
 }
 # Record fields that have canonical columns.
-_POSITION_KEYS = frozenset(
+_RECORD_COLUMNS = frozenset(
     {"timestamp", "position_lat", "position_long", "altitude", "enhanced_altitude"}
     | {"speed", "enhanced_speed"}
 )
@@ -150,6 +150,8 @@ _SESSION_USED = frozenset(
     | {"total_distance", "total_calories", "avg_heart_rate", "max_heart_rate", "event"}
     | {"event_type", "message_index", "trigger", "first_lap_index", "num_laps"}
 )
+# What fitdecode itself raises on some corrupt layouts (a zero-size field, an unknown type).
+_DECODER_TRIPS = (ArithmeticError, LookupError, ValueError, TypeError, AssertionError, struct.error)
 _SEMICIRCLE = 180 / 2**31
 _MAX_OFFSET_MIN = 14 * 60  # the widest real UTC offsets are -12:00 and +14:00
 _UTC = pa.timestamp("us", tz="UTC")
@@ -208,16 +210,8 @@ def _frames(source: Source) -> Iterator[Any]:
             )
     except fitdecode.FitError as error:
         raise ParseError(source.display_name, _broken(error)) from error
-    except (
-        ArithmeticError,
-        LookupError,
-        ValueError,
-        TypeError,
-        AssertionError,
-        struct.error,
-    ) as error:
-        # Corrupt layouts can trip fitdecode itself (a zero-size field, an unknown base
-        # type). Only fitdecode runs inside this try: our own errors are not masked.
+    except _DECODER_TRIPS as error:
+        # Only fitdecode runs inside this try: our own errors are not masked.
         problem = f"the FIT file is malformed ({type(error).__name__}: {error})"
         raise ParseError(source.display_name, problem) from error
 
@@ -340,7 +334,7 @@ class _FitFile:
                 self.source.reject("location_points", "record without an absolute timestamp")
             return
         extra = {("hr" if key == "heart_rate" else key): value for key, value in values.items()}
-        extra = {key: value for key, value in extra.items() if key not in _POSITION_KEYS}
+        extra = {key: value for key, value in extra.items() if key not in _RECORD_COLUMNS}
         if dev:
             extra["dev"] = dev
         has_point = self._point(time, lat, lon, values, extra)
@@ -382,7 +376,7 @@ class _FitFile:
         if rows is None:
             self.source.reject("health_samples", "monitoring message before any full timestamp")
             return
-        self.samples.extend((0, row) for row in rows)
+        self.samples.extend((0, row) for row in rows)  # the time only places workout HR
 
     def _on_user_profile(self, _msg: Any, values: dict[str, Any], _dev: Any) -> None:
         # Multi-user scales: weight_scale.user_profile_index refers to message_index.

@@ -34,7 +34,8 @@ Kinds read, and what they become (`source_name` "Fitbit", `source_type`
   Days without an estimate carry value 0 (and date null): rejected, counted.
 - `weight`: `{"logId": ..., "weight": 193.9, "bmi": 28.08, "fat": 24.0, "date":
   "07/05/17", "time": "12:44:00", "source": "Aria"}`: instants of `body_mass` (kg),
-  `body_fat_percentage` (%, only when `fat` is there) and `bmi` (kg/m2). The
+  `body_fat_percentage` (%, only when `fat` is there) and `bmi` (count, as
+  HealthKit and FIT write it). The
   weight is in the account's unit, which the file does not say; every published
   example and converter reads pounds (fitport: "weight in pounds"; 191.8 with BMI
   27.77 fits a 1.77 m person only in pounds), so `weight_unit = "lb"` is the
@@ -490,7 +491,7 @@ def _weight(chunk: list[Record], context: _Context) -> Iterator[Batch]:
         kg = weight * _KG_PER[context.weight_unit] if weight else None
         exported = {"weight": _get(record, "weight"), "weight_unit": context.weight_unit}
         rows.append((index, time, problem, _json(base | exported), "body_mass", "kg", kg, device))
-        for key, metric, unit in (("fat", "body_fat_percentage", "%"), ("bmi", "bmi", "kg/m2")):
+        for key, metric, unit in (("fat", "body_fat_percentage", "%"), ("bmi", "bmi", "count")):
             number = _number(_get(record, key))
             if number is not None and problem is None:
                 rows.append((index, time, None, _json(base), metric, unit, number, device))
