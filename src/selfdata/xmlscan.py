@@ -21,6 +21,7 @@ with the line where that element starts.
 from __future__ import annotations
 
 import html
+import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -33,6 +34,11 @@ import pyarrow as pa
 
 from selfdata.errors import ParseError
 
+try:  # the optional C tokenizer; without it the numpy path reads the same rows
+    from selfdata import _xmltok
+except ImportError:  # pragma: no cover - depends on the machine's build
+    _xmltok = None
+
 __all__ = [
     "EMPTY",
     "END",
@@ -43,6 +49,7 @@ __all__ = [
     "json_string",
     "line_at",
     "lines_at",
+    "native",
     "needs_json_escape",
     "scan",
     "tag_attributes",
@@ -69,8 +76,11 @@ class Chunk:
     `pieces` holds each tag from its `<` up to the next tag (attributes, and any
     text after it); `kind`, `depth` (of the element: the root is 0), `top`
     (global number of the top-level element the tag belongs to, -1 outside
-    any) and `offsets` (byte offset in the file, after repairs) are numpy
-    arrays aligned with it. `repairs` counts removed control characters.
+    any), `offsets` (byte offset in the file, after repairs) and `element`
+    (index of the tag's name in the `elements` asked for, -1 for others) are
+    numpy arrays aligned with it. `repairs` counts removed control characters.
+    `values` holds the asked-for attributes of every tag when the C tokenizer
+    read the chunk.
     """
 
     pieces: pl.Series
@@ -78,33 +88,56 @@ class Chunk:
     depth: npt.NDArray[np.int32]
     top: npt.NDArray[np.int64]
     offsets: npt.NDArray[np.int64]
+    element: npt.NDArray[np.int16]
     repairs: int
+    values: dict[str, pl.Series] | None = None
+
+    def attributes(self, mask: npt.NDArray[np.bool_], names: Sequence[str]) -> pl.DataFrame:
+        """The named attributes of the tags where `mask` holds, unescaped."""
+        if self.values is None:
+            return attributes(self.pieces.filter(pl.Series(mask)), names)
+        keep = pl.Series(mask)
+        return pl.DataFrame({name: self.values[name].filter(keep) for name in names})
+
+
+def native() -> bool:
+    """Whether the C tokenizer is built and not switched off (SELFDATA_PURE_PYTHON=1)."""
+    return _xmltok is not None and os.environ.get("SELFDATA_PURE_PYTHON") != "1"
 
 
 def scan(
     stream: IO[bytes],
     display_name: str,
     *,
+    elements: Sequence[str] = (),
+    names: Sequence[str] = (),
     reopen: Callable[[], IO[bytes]] | None = None,
     top_depth: int = 1,
-    chunk_bytes: int = CHUNK_BYTES,
+    chunk_bytes: int | None = None,
 ) -> Iterator[Chunk]:
     """Chunks of whole top-level elements (children of the root when top_depth is 1).
 
-    `reopen` gives a fresh stream of the same file, used only to turn a byte
-    offset into a line number for an error message.
+    `elements` are the element names to number in `Chunk.element`; `names` the
+    attributes `Chunk.attributes` will be asked for. `reopen` gives a fresh
+    stream of the same file, used only to turn a byte offset into a line
+    number for an error message.
     """
     carry = b""
     depth = 0
     top_base = 0
     file_offset = 0
+    fast = native()
+    size = chunk_bytes or CHUNK_BYTES
     while True:
-        data = stream.read(chunk_bytes)
+        data = stream.read(size)
         final = not data
         buffer, repairs = _repaired(carry + data)
         if not buffer:
             break
-        split = _split(buffer, depth, top_depth, top_base, final)
+        if fast:
+            split = _split_native(buffer, depth, top_depth, top_base, final, elements, names)
+        else:
+            split = _split(buffer, depth, top_depth, top_base, final, elements)
         if split is None:  # one element bigger than the buffer: read more
             carry = buffer
             continue
@@ -249,9 +282,14 @@ def _repaired(buffer: bytes) -> tuple[bytes, int]:
 
 
 def _split(
-    buffer: bytes, depth: int, top_depth: int, top_base: int, final: bool
+    buffer: bytes,
+    depth: int,
+    top_depth: int,
+    top_base: int,
+    final: bool,
+    elements: Sequence[str],
 ) -> tuple[Chunk, int, int] | None:
-    """The tags of `buffer` up to its last complete top-level element.
+    """The tags of `buffer` up to its last complete top-level element (numpy path).
 
     Returns the chunk, how many bytes it used and the depth after it; None when
     not even one top-level element is complete (read more).
@@ -259,33 +297,129 @@ def _split(
     array = np.frombuffer(buffer, dtype=np.uint8)
     starts = np.flatnonzero(array == _LT)
     kinds = _kinds_of(buffer, starts)
+    cut = _cut_at(starts, kinds, depth, top_depth, final, len(buffer))
+    if cut is None:
+        return None
+    count, used = cut
+    pieces = _pieces(buffer[:used], starts[:count])
+    ids = {name: number for number, name in enumerate(elements)}
+    element = tag_names(pieces).replace_strict(ids, default=-1, return_dtype=pl.Int16)
+    return _chunk(
+        pieces, starts[:count], kinds[:count], element.to_numpy(), depth, top_depth, top_base, used
+    )
+
+
+def _split_native(
+    buffer: bytes,
+    depth: int,
+    top_depth: int,
+    top_base: int,
+    final: bool,
+    elements: Sequence[str],
+    names: Sequence[str],
+) -> tuple[Chunk, int, int] | None:
+    """The same as `_split`, with the C tokenizer reading tags and attribute values."""
+    assert _xmltok is not None
+    _check_utf8(buffer)
+    found, complete, raw_starts, raw_kinds, raw_ids, columns = _xmltok.tokenize(
+        buffer, tuple(e.encode() for e in elements), tuple(n.encode() for n in names)
+    )
+    starts = np.frombuffer(raw_starts, dtype=np.int64)
+    kinds = np.frombuffer(raw_kinds, dtype=np.int8)
+    cut = _cut_at(starts, kinds, depth, top_depth, final, complete)
+    if cut is None:
+        return None
+    count, used = cut
+    pieces = _pieces(buffer[:used], starts[:count])
+    element = np.frombuffer(raw_ids, dtype=np.int16)[:count]
+    chunk, used, depth_after = _chunk(
+        pieces, starts[:count], kinds[:count], element, depth, top_depth, top_base, used
+    )
+    chunk.values = {
+        name: _native_column(column, found, count)
+        for name, column in zip(names, columns, strict=True)
+    }
+    return chunk, used, depth_after
+
+
+def _cut_at(
+    starts: npt.NDArray[np.int64] | npt.NDArray[np.intp],
+    kinds: npt.NDArray[np.int8],
+    depth: int,
+    top_depth: int,
+    final: bool,
+    size: int,
+) -> tuple[int, int] | None:
+    """How many tags, and bytes, make whole top-level elements."""
+    if final:
+        return len(starts), size
+    delta = np.where(kinds == START, 1, np.where(kinds == END, -1, 0))
+    after = depth + np.cumsum(delta)
+    closing = np.flatnonzero((after <= top_depth) & (kinds != OTHER))
+    if not len(closing):
+        return None
+    count = int(closing[-1]) + 1
+    return count, int(starts[count]) if count < len(starts) else size
+
+
+def _chunk(
+    pieces: pl.Series,
+    starts: npt.NDArray[np.int64] | npt.NDArray[np.intp],
+    kinds: npt.NDArray[np.int8],
+    element: npt.NDArray[np.int16],
+    depth: int,
+    top_depth: int,
+    top_base: int,
+    used: int,
+) -> tuple[Chunk, int, int]:
     delta = np.where(kinds == START, 1, np.where(kinds == END, -1, 0)).astype(np.int32)
     after = depth + np.cumsum(delta)
-    if final:
-        count, used = len(starts), len(buffer)
-    else:
-        closing = np.flatnonzero((after <= top_depth) & (kinds != OTHER))
-        if not len(closing):
-            return None
-        count = int(closing[-1]) + 1
-        used = int(starts[count]) if count < len(starts) else len(buffer)
-    starts, kinds, delta = starts[:count], kinds[:count], delta[:count]
-    before = (after[:count] - delta) if count else after[:0]
+    before = after - delta
     element_depth = np.where(kinds == END, before - 1, before).astype(np.int32)
     is_top = (kinds != END) & (kinds != OTHER) & (element_depth == top_depth)
     numbers = np.where(is_top, np.cumsum(is_top) - 1 + top_base, -1)
-    top = np.maximum.accumulate(numbers) if count else numbers
+    top = np.maximum.accumulate(numbers) if len(numbers) else numbers
     top = np.where(element_depth >= top_depth, top, -1).astype(np.int64)
     chunk = Chunk(
-        pieces=_pieces(buffer[:used], starts),
+        pieces=pieces,
         kind=kinds,
         depth=element_depth,
         top=top,
         offsets=starts.astype(np.int64),
+        element=element.astype(np.int16),
         repairs=0,
     )
-    depth_after = int(after[count - 1]) if count else depth
+    depth_after = int(after[-1]) if len(after) else depth
     return chunk, used, depth_after
+
+
+def _native_column(column: tuple[bytes, bytes, bytes, bytes], found: int, count: int) -> pl.Series:
+    """One attribute of every tag, from the tokenizer's Arrow-style buffers."""
+    offsets, data, present, special = column
+    mask = np.frombuffer(present, dtype=np.uint8).astype(bool)
+    validity = pa.py_buffer(np.packbits(mask, bitorder="little").tobytes())
+    array = pa.LargeStringArray.from_buffers(
+        found, pa.py_buffer(offsets), pa.py_buffer(data), validity
+    ).slice(0, count)
+    series = pl.Series(array)
+    needs = np.frombuffer(special, dtype=np.uint8)[:count].astype(bool)
+    if not needs.any():
+        return series
+    unique = series.filter(pl.Series(needs)).unique()
+    mapping = {value: html.unescape(re.sub(r"[\t\n\r]", " ", value)) for value in unique}
+    return series.replace_strict(mapping, default=series, return_dtype=pl.String)
+
+
+def _check_utf8(buffer: bytes) -> None:
+    binary = pa.LargeBinaryArray.from_buffers(
+        pa.large_binary(),
+        1,
+        [None, pa.py_buffer(np.array([0, len(buffer)], dtype=np.int64)), pa.py_buffer(buffer)],
+    )
+    try:
+        binary.cast(pa.large_string())
+    except pa.ArrowInvalid as error:
+        raise ParseError("the export", f"is not valid UTF-8: {error}") from error
 
 
 def _kinds_of(data: bytes, starts: npt.NDArray[np.intp]) -> npt.NDArray[np.int8]:

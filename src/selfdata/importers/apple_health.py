@@ -24,6 +24,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import PurePosixPath
 from typing import IO, Any
 
+import numpy as np
+import numpy.typing as npt
 import polars as pl
 import pyarrow as pa
 
@@ -31,15 +33,7 @@ from selfdata import xmlscan
 from selfdata.importers import gpx
 from selfdata.importers.base import Batch, Source, stable_id
 from selfdata.importers.healthkit import SLEEP_STAGES, convert, metric_for, sport_for
-from selfdata.xmlscan import (
-    END,
-    OTHER,
-    Chunk,
-    attributes,
-    json_string,
-    needs_json_escape,
-    tag_names,
-)
+from selfdata.xmlscan import END, OTHER, Chunk, json_string, needs_json_escape
 
 __all__ = ["claim_archive", "detect", "name", "patterns", "read", "tables", "version"]
 
@@ -49,8 +43,23 @@ patterns = ("export.xml", "export.zip")
 tables = ("health_samples", "sleep_segments", "workouts", "location_points")
 
 SLEEP_TYPE = "HKCategoryTypeIdentifierSleepAnalysis"
+# The elements told apart in every chunk, and the attributes read as columns.
+ELEMENTS = (
+    "Record",
+    "MetadataEntry",
+    "InstantaneousBeatsPerMinute",
+    "Workout",
+    "WorkoutStatistics",
+    "WorkoutEvent",
+    "WorkoutActivity",
+    "WorkoutRoute",
+    "FileReference",
+    "Location",
+    "ActivitySummary",
+)
 RECORD = ("type", "sourceName", "sourceVersion", "device", "unit")
 RECORD_DATES = ("creationDate", "startDate", "endDate", "value")
+NAMES = (*RECORD, *RECORD_DATES, "key", "bpm", "time")
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S %z"
 _MARKERS = (b"<!DOCTYPE HealthData", b"<HealthData")
 _HEALTH_COLUMNS = (
@@ -111,7 +120,10 @@ def read(source: Source) -> Iterator[Batch]:
     opener = _opener(source)
     reader = _Reader(source)
     with opener() as stream:
-        for chunk in xmlscan.scan(stream, source.display_name, reopen=opener):
+        chunks = xmlscan.scan(
+            stream, source.display_name, elements=ELEMENTS, names=NAMES, reopen=opener
+        )
+        for chunk in chunks:
             yield from reader.chunk(chunk)
     yield from reader.finish(opener)
 
@@ -128,21 +140,11 @@ class _Reader:
 
     def chunk(self, chunk: Chunk) -> Iterator[Batch]:
         self.source.repaired("control characters removed", chunk.repairs)
-        tags = pl.DataFrame(
-            {
-                "piece": chunk.pieces,
-                "name": tag_names(chunk.pieces),
-                "depth": chunk.depth,
-                "top": chunk.top,
-                "offset": chunk.offsets,
-                "kind": chunk.kind,
-            }
-        ).filter((pl.col("kind") != END) & (pl.col("kind") != OTHER))
-        records = tags.filter((pl.col("name") == "Record") & (pl.col("depth") == 1))
-        if len(records):
-            yield from self._records(records, tags)
-        yield from self._workouts(tags)
-        yield from self._summaries(tags)
+        records = _is(chunk, "Record") & (chunk.depth == 1)
+        if records.any():
+            yield from self._records(chunk, records)
+        yield from self._workouts(chunk)
+        yield from self._summaries(chunk)
 
     def finish(self, opener: Callable[[], IO[bytes]]) -> Iterator[Batch]:
         if self.workouts:
@@ -156,9 +158,10 @@ class _Reader:
 
     # Records -----------------------------------------------------------------------
 
-    def _records(self, records: pl.DataFrame, tags: pl.DataFrame) -> Iterator[Batch]:
-        values = attributes(records["piece"], RECORD + RECORD_DATES)
-        frame = pl.concat([records.select("top", "offset"), values], how="horizontal")
+    def _records(self, chunk: Chunk, records: npt.NDArray[np.bool_]) -> Iterator[Batch]:
+        values = chunk.attributes(records, RECORD + RECORD_DATES)
+        where = pl.DataFrame({"top": chunk.top[records], "offset": chunk.offsets[records]})
+        frame = pl.concat([where, values], how="horizontal")
         frame = frame.with_columns(
             start_at=_instant("startDate"),
             end_at=_instant("endDate"),
@@ -168,8 +171,8 @@ class _Reader:
         for offset in bad["offset"]:
             self.pending.append(("health_samples", "a Record without valid dates", offset))
         frame = frame.filter(pl.col("start_at").is_not_null() & pl.col("end_at").is_not_null())
-        frame = frame.join(_metadata(tags), on="top", how="left")
-        frame = frame.join(_beats(tags), on="top", how="left")
+        frame = frame.join(_metadata(chunk), on="top", how="left")
+        frame = frame.join(_beats(chunk), on="top", how="left")
         sleep = frame.filter(pl.col("type") == SLEEP_TYPE)
         health = frame.filter(pl.col("type") != SLEEP_TYPE)
         if len(health):
@@ -206,17 +209,30 @@ class _Reader:
 
     # Workouts ----------------------------------------------------------------------
 
-    def _workouts(self, tags: pl.DataFrame) -> Iterator[Batch]:
-        heads = tags.filter((pl.col("name") == "Workout") & (pl.col("depth") == 1))
-        if not len(heads):
+    def _workouts(self, chunk: Chunk) -> Iterator[Batch]:
+        heads = _is(chunk, "Workout") & (chunk.depth == 1)
+        if not heads.any():
             return
-        children = tags.filter(pl.col("top").is_in(heads["top"].implode()) & (pl.col("depth") > 1))
+        inside = np.isin(chunk.top, chunk.top[heads]) & (chunk.depth > 1) & _opening(chunk)
         by_top: dict[int, list[dict[str, Any]]] = {}
-        for child in children.select("piece", "name", "depth", "top", "offset").to_dicts():
-            child["attrs"] = _attrs(child["piece"])
-            by_top.setdefault(child["top"], []).append(child)
+        for index in np.flatnonzero(inside):
+            element = int(chunk.element[index])
+            child = {
+                "name": ELEMENTS[element] if element >= 0 else None,
+                "depth": int(chunk.depth[index]),
+                "offset": int(chunk.offsets[index]),
+                "attrs": _attrs(chunk.pieces[int(index)]),
+            }
+            by_top.setdefault(int(chunk.top[index]), []).append(child)
+        heads_frame = pl.DataFrame(
+            {
+                "top": chunk.top[heads],
+                "piece": chunk.pieces.filter(pl.Series(heads)),
+                "offset": chunk.offsets[heads],
+            }
+        )
         locations = []
-        for top, piece, offset in heads.select("top", "piece", "offset").rows():
+        for top, piece, offset in heads_frame.rows():
             workout = _workout(_attrs(piece), by_top.get(top, []))
             if workout is None:
                 self.pending.append(("workouts", "a Workout without valid dates", offset))
@@ -281,8 +297,13 @@ class _Reader:
 
     # Activity summaries ---------------------------------------------------------------
 
-    def _summaries(self, tags: pl.DataFrame) -> Iterator[Batch]:
-        heads = tags.filter((pl.col("name") == "ActivitySummary") & (pl.col("depth") == 1))
+    def _summaries(self, chunk: Chunk) -> Iterator[Batch]:
+        mask = _is(chunk, "ActivitySummary") & (chunk.depth == 1)
+        if not mask.any():
+            return
+        heads = pl.DataFrame(
+            {"piece": chunk.pieces.filter(pl.Series(mask)), "offset": chunk.offsets[mask]}
+        )
         rows: list[dict[str, Any]] = []
         for piece, offset in heads.select("piece", "offset").rows():
             attrs = _attrs(piece)
@@ -376,29 +397,39 @@ def _unit_row(type_identifier: str, unit: str | None) -> tuple[Any, ...]:
     return (type_identifier, unit, metric, canonical, factor, convert(0.0, canonical, unit))
 
 
-def _metadata(tags: pl.DataFrame) -> pl.DataFrame:
+def _is(chunk: Chunk, element: str) -> npt.NDArray[np.bool_]:
+    """Start and empty tags of `element` in the chunk."""
+    return _opening(chunk) & (chunk.element == ELEMENTS.index(element))
+
+
+def _opening(chunk: Chunk) -> npt.NDArray[np.bool_]:
+    return (chunk.kind != END) & (chunk.kind != OTHER)
+
+
+def _metadata(chunk: Chunk) -> pl.DataFrame:
     """{top: JSON object of its direct MetadataEntry children}."""
-    entries = tags.filter((pl.col("name") == "MetadataEntry") & (pl.col("depth") == 2))
-    if not len(entries):
+    mask = _is(chunk, "MetadataEntry") & (chunk.depth == 2)
+    if not mask.any():
         return pl.DataFrame(schema={"top": pl.Int64, "metadata": pl.String})
-    pairs = attributes(entries["piece"], ("key", "value"))
-    joined = pl.concat([entries.select("top"), pairs], how="horizontal")
+    pairs = chunk.attributes(mask, ("key", "value"))
+    joined = pl.concat([pl.DataFrame({"top": chunk.top[mask]}), pairs], how="horizontal")
+    key = json_string(pl.col("key"), escape=needs_json_escape(joined["key"]))
+    value = json_string(pl.col("value"), escape=needs_json_escape(joined["value"]))
     return joined.group_by("top", maintain_order=True).agg(
-        metadata=pl.lit("{")
-        + (json_string(pl.col("key")) + pl.lit(":") + json_string(pl.col("value"))).str.join(",")
-        + pl.lit("}")
+        metadata=pl.lit("{") + (key + pl.lit(":") + value).str.join(",") + pl.lit("}")
     )
 
 
-def _beats(tags: pl.DataFrame) -> pl.DataFrame:
+def _beats(chunk: Chunk) -> pl.DataFrame:
     """{top: JSON list of its InstantaneousBeatsPerMinute}."""
-    beats = tags.filter(pl.col("name") == "InstantaneousBeatsPerMinute")
-    if not len(beats):
+    mask = _is(chunk, "InstantaneousBeatsPerMinute")
+    if not mask.any():
         return pl.DataFrame(schema={"top": pl.Int64, "beats": pl.String})
-    values = attributes(beats["piece"], ("bpm", "time"))
-    joined = pl.concat([beats.select("top"), values], how="horizontal")
+    values = chunk.attributes(mask, ("bpm", "time"))
+    joined = pl.concat([pl.DataFrame({"top": chunk.top[mask]}), values], how="horizontal")
     bpm = pl.col("bpm").cast(pl.Float64, strict=False).cast(pl.String).fill_null("null")
-    item = pl.lit('{"bpm":') + bpm + pl.lit(',"time":') + json_string(pl.col("time")) + pl.lit("}")
+    time = json_string(pl.col("time"), escape=needs_json_escape(joined["time"]))
+    item = pl.lit('{"bpm":') + bpm + pl.lit(',"time":') + time + pl.lit("}")
     return joined.group_by("top", maintain_order=True).agg(
         beats=pl.lit("[") + item.str.join(",") + pl.lit("]")
     )
