@@ -32,7 +32,7 @@ typedef struct {
     Py_ssize_t size, capacity;
 } Buffer;
 
-static int buffer_reserve(Buffer *b, Py_ssize_t extra) {
+static inline int buffer_reserve(Buffer *b, Py_ssize_t extra) {
     if (b->size + extra <= b->capacity) return 0;
     Py_ssize_t capacity = b->capacity ? b->capacity : 4096;
     while (capacity < b->size + extra) capacity *= 2;
@@ -43,7 +43,7 @@ static int buffer_reserve(Buffer *b, Py_ssize_t extra) {
     return 0;
 }
 
-static int buffer_append(Buffer *b, const char *text, Py_ssize_t length) {
+static inline int buffer_append(Buffer *b, const char *text, Py_ssize_t length) {
     if (buffer_reserve(b, length) < 0) return -1;
     memcpy(b->data + b->size, text, length);
     b->size += length;
@@ -239,8 +239,17 @@ static PyObject *tokenize(PyObject *self, PyObject *args) {
         c.names[k] = PyBytes_AS_STRING(item);
         c.name_lengths[k] = PyBytes_GET_SIZE(item);
         int64_t zero = 0;
-        if (buffer_append(&c.offsets[k], (char *)&zero, 8) < 0) goto nomemory;
+        /* Room for a tag every 32 bytes and values a quarter of the text: few reallocs. */
+        if (buffer_reserve(&c.offsets[k], 8 * (size / 32 + 2)) < 0 ||
+            buffer_reserve(&c.present[k], size / 32 + 2) < 0 ||
+            buffer_reserve(&c.special[k], size / 32 + 2) < 0 ||
+            buffer_reserve(&c.data[k], size / 4 + 16) < 0 ||
+            buffer_append(&c.offsets[k], (char *)&zero, 8) < 0)
+            goto nomemory;
     }
+    if (buffer_reserve(&starts, 8 * (size / 32 + 2)) < 0 ||
+        buffer_reserve(&kinds, size / 32 + 2) < 0 || buffer_reserve(&ids, 2 * (size / 32 + 2)) < 0)
+        goto nomemory;
     Py_ssize_t count = 0, used = 0, i = 0;
     Py_BEGIN_ALLOW_THREADS
     for (;;) {

@@ -239,10 +239,14 @@ def tag_attributes(piece: str) -> dict[str, str]:
             parts[index] = parts[index].split(">", 1)[0]
             parts = parts[: index + 1]
             break
-    return {
-        name: html.unescape(re.sub(r"[\t\n\r]", " ", value))
-        for name, value in _ATTRIBUTE.findall('"'.join(parts))
-    }
+    return {name: _plain(value) for name, value in _ATTRIBUTE.findall('"'.join(parts))}
+
+
+def _plain(value: str) -> str:
+    """An attribute value as XML reads it: whitespace normalised, entities resolved."""
+    if "\t" in value or "\n" in value or "\r" in value:
+        value = re.sub(r"[\t\n\r]", " ", value)
+    return html.unescape(value) if "&" in value else value
 
 
 def json_string(column: pl.Expr, *, escape: bool = True) -> pl.Expr:

@@ -33,7 +33,7 @@ from selfdata import xmlscan
 from selfdata.importers import gpx
 from selfdata.importers.base import Batch, Source, stable_id
 from selfdata.importers.healthkit import SLEEP_STAGES, convert, metric_for, sport_for
-from selfdata.xmlscan import END, OTHER, Chunk, json_string, needs_json_escape
+from selfdata.xmlscan import END, OTHER, Chunk, attributes, json_string, needs_json_escape
 
 __all__ = ["claim_archive", "detect", "name", "patterns", "read", "tables", "version"]
 
@@ -76,6 +76,16 @@ _HEALTH_COLUMNS = (
 )
 _SLEEP_COLUMNS = ("start_at", "end_at", "utc_offset_min", "stage", "source_name", "device", "extra")
 _DISTANCE_PREFIX = "HKQuantityTypeIdentifierDistance"
+_LOCATION = (
+    "date",
+    "latitude",
+    "longitude",
+    "altitude",
+    "horizontalAccuracy",
+    "verticalAccuracy",
+    "course",
+    "speed",
+)
 _DURATION_UNITS = {"s": 1.0, "min": 60.0, "hr": 3600.0, "h": 3600.0}
 _SUMMARY = (
     ("activity_move", "kcal", ("activeEnergyBurned",), ("activeEnergyBurnedGoal",)),
@@ -214,8 +224,9 @@ class _Reader:
         if not heads.any():
             return
         inside = np.isin(chunk.top, chunk.top[heads]) & (chunk.depth > 1) & _opening(chunk)
+        locations = inside & (chunk.element == ELEMENTS.index("Location"))
         by_top: dict[int, list[dict[str, Any]]] = {}
-        for index in np.flatnonzero(inside):
+        for index in np.flatnonzero(inside & ~locations):
             element = int(chunk.element[index])
             child = {
                 "name": ELEMENTS[element] if element >= 0 else None,
@@ -231,7 +242,7 @@ class _Reader:
                 "offset": chunk.offsets[heads],
             }
         )
-        locations = []
+        routes: dict[int, tuple[str, str]] = {}  # top -> workout id, route source
         for top, piece, offset in heads_frame.rows():
             workout = _workout(_attrs(piece), by_top.get(top, []))
             if workout is None:
@@ -240,17 +251,65 @@ class _Reader:
             self.workouts.append(workout)
             route = json.loads(workout["extra"]).get("route") or {}
             route_source = route.get("source_name") or workout["source_name"]
+            routes[top] = (workout["workout_id"], route_source)
             if route.get("file"):
                 reference = next(c for c in by_top[top] if c["name"] == "FileReference")
                 self.routes.append(
                     (workout["workout_id"], route["file"], route_source, reference["offset"])
                 )
-            for child in by_top.get(top, []):
-                if child["name"] == "Location":
-                    locations.append(_location(child["attrs"], workout["workout_id"], route_source))
-        kept = [row for row in locations if row is not None]
-        if kept:
-            yield Batch("location_points", pa.Table.from_pylist(kept))
+        if locations.any():
+            yield from self._locations(chunk, locations, routes)
+
+    def _locations(
+        self, chunk: Chunk, mask: npt.NDArray[np.bool_], routes: dict[int, tuple[str, str]]
+    ) -> Iterator[Batch]:
+        """Inline route points (iOS 12 and older), column by column."""
+        values = attributes(chunk.pieces.filter(pl.Series(mask)), _LOCATION)
+        owners = pl.DataFrame(
+            [(top, workout_id, source) for top, (workout_id, source) in routes.items()],
+            schema={"top": pl.Int64, "workout_id": pl.String, "source": pl.String},
+            orient="row",
+        )
+        frame = pl.concat(
+            [pl.DataFrame({"top": chunk.top[mask], "offset": chunk.offsets[mask]}), values],
+            how="horizontal",
+        ).join(owners, on="top", how="inner")
+        number = {name: pl.col(name).cast(pl.Float64, strict=False) for name in _LOCATION[1:]}
+        frame = frame.with_columns(
+            recorded_at=_instant("date"), utc_offset_min=_offset_minutes("date"), **number
+        )
+        usable = (
+            pl.col("recorded_at").is_not_null()
+            & pl.col("latitude").is_between(-90, 90)
+            & pl.col("longitude").is_between(-180, 180)
+        ).fill_null(False)
+        for offset in frame.filter(~usable)["offset"]:
+            self.pending.append(
+                ("location_points", "a Location without a usable date or position", offset)
+            )
+        rows = frame.filter(usable).select(
+            "recorded_at",
+            "utc_offset_min",
+            lat=pl.col("latitude"),
+            lon=pl.col("longitude"),
+            accuracy_m=pl.col("horizontalAccuracy"),
+            altitude_m=pl.col("altitude"),
+            speed_mps=pl.col("speed"),
+            source=pl.col("source"),
+            workout_id=pl.col("workout_id"),
+            extra=pl.lit("{")
+            + pl.concat_str(
+                [
+                    pl.lit('"course":') + pl.col("course").cast(pl.String),
+                    pl.lit('"vertical_accuracy":') + pl.col("verticalAccuracy").cast(pl.String),
+                ],
+                separator=",",
+                ignore_nulls=True,
+            )
+            + pl.lit("}"),
+        )
+        if len(rows):
+            yield Batch("location_points", rows.to_arrow())
 
     def _route_file(
         self, workout_id: str, path: str, route_source: str, offset: int
@@ -500,30 +559,6 @@ def _workout(attrs: dict[str, str], children: list[dict[str, Any]]) -> dict[str,
         "source_name": attrs.get("sourceName"),
         "device": attrs.get("device"),
         "extra": _compact_json(extra),
-    }
-
-
-def _location(attrs: dict[str, str], workout_id: str, route_source: str) -> dict[str, Any] | None:
-    when, offset = _parse(attrs.get("date"))
-    lat, lon = _number(attrs.get("latitude")), _number(attrs.get("longitude"))
-    if lat is None or lon is None or not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        return None
-    return {
-        "recorded_at": when,
-        "utc_offset_min": offset,
-        "lat": lat,
-        "lon": lon,
-        "accuracy_m": _number(attrs.get("horizontalAccuracy")),
-        "altitude_m": _number(attrs.get("altitude")),
-        "speed_mps": _number(attrs.get("speed")),
-        "source": route_source,
-        "workout_id": workout_id,
-        "extra": _compact_json(
-            {
-                "course": _number(attrs.get("course")),
-                "vertical_accuracy": _number(attrs.get("verticalAccuracy")),
-            }
-        ),
     }
 
 
