@@ -108,15 +108,25 @@ def test_control_characters_are_repaired_not_fatal(vault):
     assert normalise(_vault_rows(vault)) == normalise(reference.rows)
 
 
-def test_chunk_boundaries_do_not_change_the_rows(implementation):
-    path = CORPUS / "apple_health" / "ipyhealth_export.xml"
-    if not path.exists():
-        path = DATA / "apple_health" / "entities_multiline.xml"
+def test_chunk_boundaries_do_not_change_the_rows(tmp_path, implementation):
+    record = (
+        ' <Record type="HKQuantityTypeIdentifierStepCount"'
+        ' sourceName="Café Run Club \u2013 Zürich {n}"'
+        ' unit="count" startDate="2024-05-0{d} 07:00:00 +0200"'
+        ' endDate="2024-05-0{d} 07:10:00 +0200" value="{n}">\n'
+        '  <MetadataEntry key="Ünïcödé" value="naïve {n} &amp; ☕"/>\n </Record>\n'
+    )
+    body = "".join(record.format(n=n, d=1 + n % 9) for n in range(300))
+    path = tmp_path / "export.xml"
+    path.write_text(f'<?xml version="1.0"?>\n<HealthData locale="de_CH">\n{body}</HealthData>\n')
     whole = normalise(fast_rows(Source(path)))
+    assert whole == normalise(reference_rows(path).rows)
     original = xmlscan.CHUNK_BYTES
     try:
-        xmlscan.CHUNK_BYTES = 4096  # many cuts, some inside elements with children
-        assert normalise(fast_rows(Source(path))) == whole
+        # Many cuts: inside elements with children, inside multi-byte characters.
+        for size in (4093, 5000, 7919):
+            xmlscan.CHUNK_BYTES = size
+            assert normalise(fast_rows(Source(path))) == whole
     finally:
         xmlscan.CHUNK_BYTES = original
 

@@ -34,6 +34,7 @@ import pyarrow as pa
 
 from selfdata.errors import ParseError
 
+_xmltok: Any
 try:  # the optional C tokenizer; without it the numpy path reads the same rows
     from selfdata import _xmltok
 except ImportError:  # pragma: no cover - depends on the machine's build
@@ -57,7 +58,7 @@ __all__ = [
 ]
 
 # Big enough that per-call costs vanish, small enough for flat memory.
-CHUNK_BYTES = 8 << 20
+CHUNK_BYTES = 4 << 20
 
 START, END, EMPTY, OTHER = 0, 1, 2, 3  # <a ...>, </a>, <a .../>, comments/DTD/PIs
 
@@ -324,7 +325,6 @@ def _split_native(
 ) -> tuple[Chunk, int, int] | None:
     """The same as `_split`, with the C tokenizer reading tags and attribute values."""
     assert _xmltok is not None
-    _check_utf8(buffer)
     found, complete, raw_starts, raw_kinds, raw_ids, columns = _xmltok.tokenize(
         buffer, tuple(e.encode() for e in elements), tuple(n.encode() for n in names)
     )
@@ -334,6 +334,8 @@ def _split_native(
     if cut is None:
         return None
     count, used = cut
+    # A read may end inside a multi-byte character: only the part used must be UTF-8.
+    _check_utf8(buffer, used)
     pieces = _pieces(buffer[:used], starts[:count])
     element = np.frombuffer(raw_ids, dtype=np.int16)[:count]
     chunk, used, depth_after = _chunk(
@@ -414,11 +416,10 @@ def _native_column(column: tuple[bytes, bytes, bytes, bytes], found: int, count:
     return series.replace_strict(mapping, default=series, return_dtype=pl.String)
 
 
-def _check_utf8(buffer: bytes) -> None:
+def _check_utf8(buffer: bytes, used: int) -> None:
+    offsets = pa.py_buffer(np.array([0, used], dtype=np.int64).tobytes())
     binary = pa.LargeBinaryArray.from_buffers(
-        pa.large_binary(),
-        1,
-        [None, pa.py_buffer(np.array([0, len(buffer)], dtype=np.int64)), pa.py_buffer(buffer)],
+        pa.large_binary(), 1, [None, offsets, pa.py_buffer(buffer)]
     )
     try:
         binary.cast(pa.large_string())

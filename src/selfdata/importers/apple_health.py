@@ -458,11 +458,11 @@ def _unit_row(type_identifier: str, unit: str | None) -> tuple[Any, ...]:
 
 def _is(chunk: Chunk, element: str) -> npt.NDArray[np.bool_]:
     """Start and empty tags of `element` in the chunk."""
-    return _opening(chunk) & (chunk.element == ELEMENTS.index(element))
+    return np.asarray(_opening(chunk) & (chunk.element == ELEMENTS.index(element)), dtype=bool)
 
 
 def _opening(chunk: Chunk) -> npt.NDArray[np.bool_]:
-    return (chunk.kind != END) & (chunk.kind != OTHER)
+    return np.asarray((chunk.kind != END) & (chunk.kind != OTHER), dtype=bool)
 
 
 def _metadata(chunk: Chunk) -> pl.DataFrame:
