@@ -32,7 +32,6 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path, PurePosixPath
 from queue import Empty, Full, Queue
 from typing import Protocol
@@ -50,7 +49,7 @@ from selfdata.errors import (
 )
 from selfdata.importers import Registry
 from selfdata.importers.base import Batch, Importer, Reject, Source
-from selfdata.schema import NATURAL_KEYS, migrations
+from selfdata.schema import NATURAL_KEYS, canonical_columns
 from selfdata.vault import first_row, open_vault, resolve_vault_path
 
 __all__ = [
@@ -438,23 +437,6 @@ def _check_columns(source: Source, importer: Importer, batch: Batch) -> None:
             f"importer {importer.name} produced columns {sorted(unknown)} "
             f"that {batch.table} does not have",
         )
-
-
-@cache
-def canonical_columns() -> dict[str, dict[str, str]]:
-    """Each canonical table's columns and their SQL types (import_id left out),
-    from the migrations themselves."""
-    with duckdb.connect() as con:
-        for migration in migrations():
-            con.execute(migration.sql)
-        rows = con.execute(
-            "SELECT table_name, column_name, data_type FROM information_schema.columns "
-            "WHERE column_name <> 'import_id' ORDER BY table_name, ordinal_position"
-        ).fetchall()
-    columns: dict[str, dict[str, str]] = {}
-    for table, column, kind in rows:
-        columns.setdefault(table, {})[column] = kind
-    return columns
 
 
 # --- writing -------------------------------------------------------------------

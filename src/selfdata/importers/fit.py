@@ -93,7 +93,7 @@ from selfdata.importers._fit_messages import (
     weight_samples,
 )
 from selfdata.importers.base import Batch, Source, stable_id
-from selfdata.importers.gpx import LOCATION_SCHEMA, WORKOUT_SCHEMA
+from selfdata.importers.columns import canonical_schema
 
 __all__ = ["detect", "name", "patterns", "read", "tables", "version"]
 
@@ -105,20 +105,9 @@ tables = ("workouts", "location_points", "health_samples")
 # Rows per batch: memory for Arrow stays flat whatever the file's size.
 BATCH_ROWS = 50_000
 
-HEALTH_SCHEMA = pa.schema(
-    [
-        ("metric", pa.string()),
-        ("start_at", pa.timestamp("us", tz="UTC")),
-        ("end_at", pa.timestamp("us", tz="UTC")),
-        ("utc_offset_min", pa.int16()),
-        ("value", pa.float64()),
-        ("unit", pa.string()),
-        ("source_name", pa.string()),
-        ("device", pa.string()),
-        ("source_type", pa.string()),
-        ("extra", pa.string()),
-    ]
-)
+HEALTH_SCHEMA = canonical_schema("health_samples")
+LOCATION_SCHEMA = canonical_schema("location_points")
+WORKOUT_SCHEMA = canonical_schema("workouts")
 
 # FIT sub_sport → sport, tried before the sport itself (indoor variants and gym work).
 _SUB_SPORTS = {

@@ -53,6 +53,7 @@ import pyarrow.compute as pc
 from selfdata import xmlsafe
 from selfdata.errors import ParseError
 from selfdata.importers.base import Batch, Source, stable_id
+from selfdata.importers.columns import canonical_schema, parse_iso_times
 
 __all__ = ["detect", "name", "patterns", "read", "tables", "version"]
 
@@ -64,38 +65,8 @@ tables = ("location_points", "workouts")
 # Points per location_points batch: memory stays flat whatever the file's size.
 BATCH_POINTS = 50_000
 
-LOCATION_SCHEMA = pa.schema(
-    [
-        ("recorded_at", pa.timestamp("us", tz="UTC")),
-        ("utc_offset_min", pa.int16()),
-        ("lat", pa.float64()),
-        ("lon", pa.float64()),
-        ("accuracy_m", pa.float64()),
-        ("altitude_m", pa.float64()),
-        ("speed_mps", pa.float64()),
-        ("source", pa.string()),
-        ("workout_id", pa.string()),
-        ("extra", pa.string()),
-    ]
-)
-
-WORKOUT_SCHEMA = pa.schema(
-    [
-        ("workout_id", pa.string()),
-        ("sport", pa.string()),
-        ("start_at", pa.timestamp("us", tz="UTC")),
-        ("end_at", pa.timestamp("us", tz="UTC")),
-        ("utc_offset_min", pa.int16()),
-        ("duration_s", pa.float64()),
-        ("distance_m", pa.float64()),
-        ("energy_kcal", pa.float64()),
-        ("avg_heart_rate", pa.float64()),
-        ("max_heart_rate", pa.float64()),
-        ("source_name", pa.string()),
-        ("device", pa.string()),
-        ("extra", pa.string()),
-    ]
-)
+LOCATION_SCHEMA = canonical_schema("location_points")
+WORKOUT_SCHEMA = canonical_schema("workouts")
 
 # Before the root element: a BOM, whitespace, the declaration, comments, a DOCTYPE.
 # Each alternative starts differently and none nests a repeat, so a head that does
@@ -104,12 +75,6 @@ _ROOT = re.compile(
     rb"\A(?:\xef\xbb\xbf)?"
     rb"(?:\s|<\?(?:[^?]|\?(?!>))*\?>|<!--(?:[^-]|-(?!->))*-->|<!DOCTYPE[^>\[]*(?:\[[^\]]*\])?\s*>)*"
     rb"<(?:[A-Za-z_][\w.-]*:)?gpx[\s/>]"
-)
-
-# Shared by Python's re and Arrow's RE2. A missing zone means UTC, as the spec says.
-_TIME = (
-    r"^\s*(?P<date>\d{4}-\d{2}-\d{2})[Tt ](?P<clock>\d{2}:\d{2}:\d{2})(?:[.,](?P<frac>\d+))?"
-    r"\s*(?P<zone>[Zz]|(?P<sign>[+-])(?P<hours>\d{2}):?(?P<minutes>\d{2})?)?\s*$"
 )
 
 _POINTS = ("trkpt", "rtept", "wpt")
@@ -430,7 +395,7 @@ class _Reader:
         columns: dict[str, tuple[Any, ...]] = dict(
             zip(_Row._fields, zip(*rows, strict=True), strict=True)
         )
-        recorded_at, offsets, bad = _parse_times(columns["time"])
+        recorded_at, offsets, bad = parse_iso_times(columns["time"])
         for index in np.flatnonzero(bad):
             reason = f"unparsable time {columns['time'][index]!r}"
             self.source.reject("location_points", reason, columns["line"][index])
@@ -559,41 +524,9 @@ def _sport(kind: str | None) -> str | None:
     return next((sport for stem, sport in _SPORT_STEMS if stem in joined), "other")
 
 
-def _parse_times(raw: Sequence[str | None]) -> tuple[pa.Array, pa.Array, npt.NDArray[Any]]:
-    """Parse ISO 8601 strings, vectorised: (UTC instants, offsets in minutes, unparsable mask).
-
-    Fractions of any length are cut to microseconds; `Z` or no zone gives a NULL offset.
-    """
-    text = pa.array(raw, pa.string())
-    parts = pc.extract_regex(text, _TIME)
-
-    def part(key: str) -> pa.Array:
-        return pc.struct_field(parts, key)
-
-    seconds = pc.strptime(
-        pc.binary_join_element_wise(part("date"), part("clock"), "T"),
-        format="%Y-%m-%dT%H:%M:%S",
-        unit="us",
-        error_is_null=True,
-    )
-    fraction = pc.utf8_slice_codeunits(pc.utf8_rpad(part("frac"), 6, "0"), 0, 6)
-    local_us = pc.add(seconds.cast(pa.int64()), fraction.cast(pa.int64()))
-    hours = pc.utf8_lpad(part("hours"), 2, "0").cast(pa.int64())
-    minutes = pc.utf8_lpad(part("minutes"), 2, "0").cast(pa.int64())
-    sign = pc.if_else(pc.equal(part("sign"), "-"), -1, 1)
-    offset = pc.multiply(pc.add(pc.multiply(hours, 60), minutes), sign)
-    instants = pc.subtract(local_us, pc.multiply(offset, 60_000_000))
-    recorded_at = instants.cast(pa.timestamp("us", tz="UTC"))
-    offset_min = pc.if_else(
-        pc.and_(pc.is_valid(instants), pc.not_equal(part("sign"), "")), offset, None
-    ).cast(pa.int16())
-    bad = pc.and_(pc.is_valid(text), pc.is_null(recorded_at)).to_numpy(zero_copy_only=False)
-    return recorded_at, offset_min, bad
-
-
 def _parse_one(time: str) -> tuple[int | None, int | None]:
     """One time as (UTC microseconds, offset minutes), by the same rules as `_parse_times`."""
-    recorded_at, offset_min, _ = _parse_times([time])
+    recorded_at, offset_min, _ = parse_iso_times([time])
     micros = recorded_at.cast(pa.int64())[0].as_py()
     return micros, offset_min[0].as_py()
 

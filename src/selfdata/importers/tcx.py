@@ -64,10 +64,7 @@ import pyarrow.compute as pc
 from selfdata import xmlsafe
 from selfdata.errors import ParseError
 from selfdata.importers.base import Batch, Source, stable_id
-
-# The Arrow shapes of the canonical tables and the one time rule, shared with gpx
-# (where they live until a shared module holds them): a copy could drift.
-from selfdata.importers.gpx import LOCATION_SCHEMA, WORKOUT_SCHEMA, _parse_times
+from selfdata.importers.columns import canonical_schema, parse_iso_times
 
 __all__ = ["detect", "name", "patterns", "read", "tables", "version"]
 
@@ -79,20 +76,9 @@ tables = ("workouts", "location_points", "health_samples")
 # Trackpoints per chunk, and so the largest batch: memory stays flat per chunk.
 BATCH_POINTS = 50_000
 
-HEALTH_SCHEMA = pa.schema(
-    [
-        ("metric", pa.string()),
-        ("start_at", pa.timestamp("us", tz="UTC")),
-        ("end_at", pa.timestamp("us", tz="UTC")),
-        ("utc_offset_min", pa.int16()),
-        ("value", pa.float64()),
-        ("unit", pa.string()),
-        ("source_name", pa.string()),
-        ("device", pa.string()),
-        ("source_type", pa.string()),
-        ("extra", pa.string()),
-    ]
-)
+HEALTH_SCHEMA = canonical_schema("health_samples")
+LOCATION_SCHEMA = canonical_schema("location_points")
+WORKOUT_SCHEMA = canonical_schema("workouts")
 
 # Before the root: a BOM, whitespace, declarations (either quote), comments, a
 # DOCTYPE. No alternative nests a repeat, so a non-matching head fails in linear time.
@@ -326,7 +312,7 @@ class _Reader:
         columns: dict[str, tuple[Any, ...]] = dict(
             zip(_Row._fields, zip(*rows, strict=True), strict=True)
         )
-        recorded_at, offsets, bad = _parse_times(columns["time"])
+        recorded_at, offsets, bad = parse_iso_times(columns["time"])
         for index in bad.nonzero()[0]:
             row = rows[index]
             reason = f"unparsable time {row.time!r}"
@@ -437,7 +423,7 @@ def _start_of(activity: _Activity) -> tuple[int | None, int | None]:
     """The activity's start (UTC microseconds) and offset: its Id, else its first lap's."""
     first_lap = activity.laps[0].get("start_at") if activity.laps else None
     candidates = [activity.values.get("Id"), first_lap if isinstance(first_lap, str) else None]
-    instants, offsets, _ = _parse_times(candidates)
+    instants, offsets, _ = parse_iso_times(candidates)
     for micros, offset in zip(
         instants.cast(pa.int64()).to_pylist(), offsets.to_pylist(), strict=True
     ):

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
+
+import duckdb
 
 __all__ = [
     "CANONICAL_TABLES",
@@ -18,6 +21,7 @@ __all__ = [
     "NATURAL_KEYS",
     "SCHEMA_VERSION",
     "Migration",
+    "canonical_columns",
     "migrations",
 ]
 
@@ -84,3 +88,20 @@ DOMAINS: dict[str, dict[str, str]] = {
     "money": {"transactions": "booked_date"},
     "energy": {"energy_readings": "start_at"},
 }
+
+
+@cache
+def canonical_columns() -> dict[str, dict[str, str]]:
+    """Each canonical table's columns and their SQL types (import_id left out),
+    from the migrations themselves."""
+    with duckdb.connect() as con:
+        for migration in migrations():
+            con.execute(migration.sql)
+        rows = con.execute(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns "
+            "WHERE column_name <> 'import_id' ORDER BY table_name, ordinal_position"
+        ).fetchall()
+    columns: dict[str, dict[str, str]] = {}
+    for table, column, kind in rows:
+        columns.setdefault(table, {})[column] = kind
+    return columns
