@@ -24,16 +24,13 @@ from __future__ import annotations
 
 import json
 import tempfile
-import threading
 import time
 import zipfile
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from queue import Empty, Full, Queue
 from typing import Protocol
 
 import duckdb
@@ -343,16 +340,16 @@ def _stage(
 
     Parquet keeps memory flat whatever the file's size, costs little to write,
     and DuckDB reads it back in parallel inside the short write transaction.
-    The importer runs one batch ahead in a second thread, so parsing and
-    writing overlap. Returns None as soon as the file's hash shows it was
-    imported before.
+    (Running the importer in a second thread, one batch ahead, was measured
+    and gained nothing: the glue between batches holds the GIL.) Returns None
+    as soon as the file's hash shows it was imported before.
     """
     staged = _Staged({}, {}, Counter(), [])
     source.rejects = staged.rejects
     if progress:
         source.on_bytes = progress.advance
     try:
-        for number, batch in enumerate(_ahead(_batches(source, importer))):
+        for number, batch in enumerate(_batches(source, importer)):
             if _earlier(hashing, known) is not None:
                 return None
             if batch.rows.num_rows == 0:
@@ -366,48 +363,6 @@ def _stage(
     finally:
         source.on_bytes = None
     return staged
-
-
-def _ahead(batches: Iterator[Batch], depth: int = 1) -> Iterator[Batch]:
-    """Run `batches` in a second thread, `depth` batches ahead of the consumer.
-
-    Parsing (polars, expat, numpy) and Parquet writing both release the GIL, so
-    on two cores they overlap. Errors reach the consumer in order.
-    """
-    queue: Queue[tuple[Batch | None, BaseException | None]] = Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            for batch in batches:
-                while not stop.is_set():
-                    try:
-                        queue.put((batch, None), timeout=0.1)
-                        break
-                    except Full:
-                        continue
-                if stop.is_set():
-                    return
-            queue.put((None, None))
-        except BaseException as error:  # handed to the consumer, raised there
-            queue.put((None, error))
-
-    producer = threading.Thread(target=produce, name="selfdata-importer", daemon=True)
-    producer.start()
-    try:
-        while True:
-            batch, error = queue.get()
-            if error is not None:
-                raise error
-            if batch is None:
-                return
-            yield batch
-    finally:
-        stop.set()
-        while producer.is_alive():
-            with suppress(Empty):
-                queue.get(timeout=0.1)
-        producer.join()
 
 
 def _batches(source: Source, importer: Importer) -> Iterator[Batch]:
@@ -456,8 +411,10 @@ def _write(
     result.reject_samples = staged.rejects[:_REJECT_SAMPLES]
     result.repairs = dict(source.repairs)
     with open_vault(vault_path, read_only=False, lock_timeout=lock_timeout) as con:
-        # DuckDB spills to disk beyond this, so a big import keeps memory flat.
+        # DuckDB spills to disk beyond this, so a big import keeps memory flat; the
+        # order of rows in the vault means nothing, so DuckDB may insert in parallel.
         con.execute(f"SET memory_limit = '{_WRITE_MEMORY}'")
+        con.execute("SET preserve_insertion_order = false")
         con.execute("BEGIN TRANSACTION")
         try:
             earlier = _import_with_digest(con, digest)
