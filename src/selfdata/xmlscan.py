@@ -58,7 +58,7 @@ __all__ = [
 ]
 
 # Big enough that per-call costs vanish, small enough for flat memory.
-CHUNK_BYTES = 4 << 20
+CHUNK_BYTES = 8 << 20
 
 START, END, EMPTY, OTHER = 0, 1, 2, 3  # <a ...>, </a>, <a .../>, comments/DTD/PIs
 
