@@ -10,7 +10,7 @@ import textwrap
 import click
 import pytest
 
-from selfdata import open_vault
+from selfdata import open_vault, xmlscan
 from selfdata.cli import cli as selfdata_cli
 from tests.conftest import write
 
@@ -191,6 +191,7 @@ def test_doctor_prints_one_line_per_check(cli, registry):
         ["OK", "duckdb"],
         ["OK", "extensions"],
         ["OK", "importers"],
+        ["OK" if xmlscan.native() else "SKIP", "tokenizer"],
         ["SKIP", "settings"],
         ["OK", "home"],
         ["SKIP", "vault"],
@@ -221,7 +222,7 @@ def test_a_locked_vault_is_one_line_naming_the_process(tmp_path, vault):
     holder = textwrap.dedent(
         f"""
         import time
-        from selfdata import open_vault
+        from selfdata import open_vault, xmlscan
         con = open_vault({str(vault)!r}, read_only=False)
         print("ready", flush=True)
         time.sleep(20)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 
+from selfdata import xmlscan
 from selfdata.config import load_settings
 from selfdata.errors import SelfdataError
 from selfdata.importers import Registry
@@ -45,6 +46,7 @@ def run_checks(vault_path: Path) -> list[Check]:
         _duckdb_pin,
         _duckdb_builtins,
         _importers,
+        _tokenizer,
         lambda: _settings(vault_path),
         lambda: _home_writable(vault_path),
         lambda: _vault(vault_path),
@@ -104,6 +106,18 @@ def _importers() -> Check:
         return Check("importers", "FAIL", f"plugins that did not load: {broken}")
     names = ", ".join(r.name for r in registry)
     return Check("importers", "OK", f"{len(registry)} loaded ({names})")
+
+
+def _tokenizer() -> Check:
+    # The C tokenizer is optional: without it big XML exports import more slowly.
+    if xmlscan.native():
+        return Check("tokenizer", "OK", "C XML tokenizer built (fast Apple Health imports)")
+    return Check(
+        "tokenizer",
+        "SKIP",
+        "C XML tokenizer not built or switched off; big XML exports use the slower numpy path "
+        "(reinstall with a C compiler: pip install --force-reinstall -e .)",
+    )
 
 
 def _settings(vault_path: Path) -> Check:
