@@ -279,3 +279,13 @@ class _TextSource:
 
     def reject(self, table: str, reason: str, line: int | None = None) -> None:
         raise AssertionError(reason)
+
+
+def test_staging_left_by_a_killed_import_is_removed(tmp_path, vault, registry):
+    vault.parent.mkdir(parents=True)
+    abandoned = vault.parent / ".selfdata-staging-999999999-abcd"
+    abandoned.mkdir()
+    (abandoned / "transactions-000000.parquet").write_bytes(b"half written")
+    import_paths([write(tmp_path / "jan.tally", STATEMENT)], vault=vault, registry=registry)
+    assert not abandoned.exists()
+    assert sorted(p.name for p in vault.parent.iterdir()) == ["selfdata.duckdb"]

@@ -23,6 +23,8 @@ Any failure before the commit leaves the vault exactly as it was.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import tempfile
 import time
 import zipfile
@@ -34,6 +36,7 @@ from pathlib import Path, PurePosixPath
 from typing import Protocol
 
 import duckdb
+import psutil
 import pyarrow.parquet as pq
 
 from selfdata.config import load_settings
@@ -62,6 +65,7 @@ __all__ = [
 _IDENTITY_KEYED = frozenset({"accounts", "workouts"})
 _REJECT_SAMPLES = 5
 _HASH_FIRST_BYTES = 64 << 20
+_STAGING_PREFIX = ".selfdata-staging-"
 _WRITE_MEMORY = "256MB"
 
 
@@ -202,7 +206,10 @@ def import_source(
         if earlier is not None:
             return _unchanged(source, importer, earlier)
         staging_dir = vault_path.parent if vault_path.parent.exists() else None
-        with tempfile.TemporaryDirectory(prefix=".selfdata-staging-", dir=staging_dir) as folder:
+        if staging_dir is not None:
+            _remove_abandoned_staging(staging_dir)
+        prefix = f"{_STAGING_PREFIX}{os.getpid()}-"
+        with tempfile.TemporaryDirectory(prefix=prefix, dir=staging_dir) as folder:
             if progress:
                 progress.start(source.display_name, size)
             try:
@@ -222,6 +229,14 @@ def import_source(
     if result.import_id is not None:
         known[digest] = result.import_id
     return result
+
+
+def _remove_abandoned_staging(folder: Path) -> None:
+    """Staging folders left by a killed import: their process is gone, so they can go."""
+    for path in folder.glob(f"{_STAGING_PREFIX}*"):
+        pid = path.name.removeprefix(_STAGING_PREFIX).split("-", 1)[0]
+        if pid.isdigit() and not psutil.pid_exists(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def _earlier(hashing: Future[str], known: dict[str, int]) -> int | None:
