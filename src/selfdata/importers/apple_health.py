@@ -20,7 +20,6 @@ import json
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import PurePosixPath
 from typing import IO, Any
 
@@ -30,9 +29,10 @@ import polars as pl
 import pyarrow as pa
 
 from selfdata import xmlscan
+from selfdata.importers import _apple_health_elements as elements
 from selfdata.importers import gpx
-from selfdata.importers.base import Batch, Source, stable_id
-from selfdata.importers.healthkit import SLEEP_STAGES, convert, metric_for, sport_for
+from selfdata.importers.base import Batch, Source
+from selfdata.importers.healthkit import SLEEP_STAGES, convert, metric_for
 from selfdata.xmlscan import END, OTHER, Chunk, attributes, json_string, needs_json_escape
 
 __all__ = ["claim_archive", "detect", "name", "patterns", "read", "tables", "version"]
@@ -75,7 +75,6 @@ _HEALTH_COLUMNS = (
     "extra",
 )
 _SLEEP_COLUMNS = ("start_at", "end_at", "utc_offset_min", "stage", "source_name", "device", "extra")
-_DISTANCE_PREFIX = "HKQuantityTypeIdentifierDistance"
 _LOCATION = (
     "date",
     "latitude",
@@ -86,14 +85,6 @@ _LOCATION = (
     "course",
     "speed",
 )
-_DURATION_UNITS = {"s": 1.0, "min": 60.0, "hr": 3600.0, "h": 3600.0}
-_SUMMARY = (
-    ("activity_move", "kcal", ("activeEnergyBurned",), ("activeEnergyBurnedGoal",)),
-    ("activity_move_time", "min", ("appleMoveTime", "appleMoveMinutes"), None),
-    ("activity_exercise", "min", ("appleExerciseTime",), ("appleExerciseTimeGoal",)),
-    ("activity_stand_hours", "count", ("appleStandHours",), ("appleStandHoursGoal",)),
-)
-_MOVE_TIME_GOALS = ("appleMoveTimeGoal", "appleMoveMinutesGoal")
 
 
 def detect(head: bytes, filename: str) -> bool:
@@ -232,7 +223,7 @@ class _Reader:
                 "name": ELEMENTS[element] if element >= 0 else None,
                 "depth": int(chunk.depth[index]),
                 "offset": int(chunk.offsets[index]),
-                "attrs": _attrs(chunk.pieces[int(index)]),
+                "attrs": elements.attrs(chunk.pieces[int(index)]),
             }
             by_top.setdefault(int(chunk.top[index]), []).append(child)
         heads_frame = pl.DataFrame(
@@ -244,7 +235,7 @@ class _Reader:
         )
         routes: dict[int, tuple[str, str]] = {}  # top -> workout id, route source
         for top, piece, offset in heads_frame.rows():
-            workout = _workout(_attrs(piece), by_top.get(top, []))
+            workout = elements.workout(elements.attrs(piece), by_top.get(top, []))
             if workout is None:
                 self.pending.append(("workouts", "a Workout without valid dates", offset))
                 continue
@@ -365,12 +356,12 @@ class _Reader:
         )
         rows: list[dict[str, Any]] = []
         for piece, offset in heads.select("piece", "offset").rows():
-            attrs = _attrs(piece)
-            day = _day(attrs.get("dateComponents"))
+            attrs = elements.attrs(piece)
+            day = elements.day(attrs.get("dateComponents"))
             if day is None:
                 self.pending.append(("health_samples", "an ActivitySummary without a date", offset))
                 continue
-            rows.extend(_summary_rows(attrs, day))
+            rows.extend(elements.summary_rows(attrs, day))
         if rows:
             yield Batch("health_samples", pa.Table.from_pylist(rows))
 
@@ -492,154 +483,6 @@ def _beats(chunk: Chunk) -> pl.DataFrame:
     return joined.group_by("top", maintain_order=True).agg(
         beats=pl.lit("[") + item.str.join(",") + pl.lit("]")
     )
-
-
-# --- workouts, locations, summaries, one by one ------------------------------------------
-
-
-def _attrs(piece: str) -> dict[str, str]:
-    """One tag's attributes, for the few elements built one by one (workouts, summaries)."""
-    return xmlscan.tag_attributes(piece)
-
-
-def _workout(attrs: dict[str, str], children: list[dict[str, Any]]) -> dict[str, Any] | None:
-    start, offset = _parse(attrs.get("startDate"))
-    end, _ = _parse(attrs.get("endDate"))
-    if start is None or end is None:
-        return None
-    statistics = [c["attrs"] for c in children if c["name"] == "WorkoutStatistics"]
-    duration = _number(attrs.get("duration"))
-    distance = _number(attrs.get("totalDistance"))
-    energy = _number(attrs.get("totalEnergyBurned"))
-    heart = _first(statistics, lambda t: t == "HKQuantityTypeIdentifierHeartRate")
-    route = next((c for c in children if c["name"] == "WorkoutRoute"), None)
-    reference = next((c for c in children if c["name"] == "FileReference"), None)
-    extra = {
-        "source_version": attrs.get("sourceVersion"),
-        "creation_date": attrs.get("creationDate"),
-        "metadata": {
-            c["attrs"].get("key"): c["attrs"].get("value")
-            for c in children
-            if c["name"] == "MetadataEntry" and c["depth"] == 2
-        },
-        "statistics": statistics,
-        "events": [c["attrs"] for c in children if c["name"] == "WorkoutEvent"],
-        "activities": [c["attrs"] for c in children if c["name"] == "WorkoutActivity"],
-        "route": {
-            "source_name": route["attrs"].get("sourceName") if route else None,
-            "file": reference["attrs"].get("path") if reference else None,
-        }
-        if route
-        else None,
-    }
-    distance_stat = _first(statistics, lambda t: t.startswith(_DISTANCE_PREFIX))
-    energy_stat = _first(statistics, lambda t: t == "HKQuantityTypeIdentifierActiveEnergyBurned")
-    return {
-        "workout_id": stable_id(
-            "apple_health",
-            attrs.get("sourceName"),
-            attrs.get("startDate"),
-            attrs.get("workoutActivityType"),
-        ),
-        "sport": sport_for(attrs.get("workoutActivityType", "")),
-        "start_at": start,
-        "end_at": end,
-        "utc_offset_min": offset,
-        "duration_s": duration * _DURATION_UNITS.get(attrs.get("durationUnit", "min"), 60.0)
-        if duration is not None
-        else (end - start).total_seconds(),
-        "distance_m": _converted(distance, "m", attrs.get("totalDistanceUnit"))
-        if distance is not None
-        else _stat(distance_stat, "sum", "m"),
-        "energy_kcal": _converted(energy, "kcal", attrs.get("totalEnergyBurnedUnit"))
-        if energy is not None
-        else _stat(energy_stat, "sum", "kcal"),
-        "avg_heart_rate": _number(heart.get("average")) if heart else None,
-        "max_heart_rate": _number(heart.get("maximum")) if heart else None,
-        "source_name": attrs.get("sourceName"),
-        "device": attrs.get("device"),
-        "extra": _compact_json(extra),
-    }
-
-
-def _summary_rows(attrs: dict[str, str], day: datetime) -> Iterator[dict[str, Any]]:
-    for metric, unit, names, goals in _SUMMARY:
-        value = next((_number(attrs.get(n)) for n in names if attrs.get(n) is not None), None)
-        if value is None:
-            continue
-        goal_names = goals if goals is not None else _MOVE_TIME_GOALS
-        goal = next((_number(attrs.get(n)) for n in goal_names if attrs.get(n) is not None), None)
-        written = attrs.get("activeEnergyBurnedUnit") if metric == "activity_move" else None
-        yield {
-            "metric": metric,
-            "start_at": day,
-            "end_at": day + timedelta(days=1),
-            "utc_offset_min": None,
-            "value": _converted(value, unit, written),
-            "unit": unit,
-            "source_name": "Activity",
-            "device": None,
-            "source_type": "ActivitySummary",
-            "extra": _compact_json(
-                {"goal": _converted(goal, unit, written) if goal is not None else None}
-            ),
-        }
-
-
-def _first(
-    statistics: list[dict[str, str]], wanted: Callable[[str], bool]
-) -> dict[str, str] | None:
-    return next((s for s in statistics if wanted(s.get("type", ""))), None)
-
-
-def _stat(statistic: dict[str, str] | None, key: str, unit: str) -> float | None:
-    if statistic is None:
-        return None
-    value = _number(statistic.get(key))
-    return _converted(value, unit, statistic.get("unit")) if value is not None else None
-
-
-def _converted(value: float | None, canonical: str, unit: str | None) -> float | None:
-    return None if value is None else convert(value, canonical, unit)
-
-
-def _number(text: str | None) -> float | None:
-    try:
-        return float(text) if text is not None else None
-    except ValueError:
-        return None
-
-
-def _parse(text: str | None) -> tuple[datetime | None, int | None]:
-    if text is None:
-        return None, None
-    try:
-        moment = datetime.strptime(text, DATE_FORMAT)
-    except ValueError:
-        return None, None
-    offset = moment.utcoffset()
-    minutes = int(offset.total_seconds() // 60) if offset is not None else None
-    return moment.astimezone(UTC), minutes
-
-
-def _day(text: str | None) -> datetime | None:
-    try:
-        return datetime.strptime(text or "", "%Y-%m-%d").replace(tzinfo=UTC)
-    except ValueError:
-        return None
-
-
-def _compact_json(value: dict[str, Any]) -> str:
-    """JSON without the keys whose value is null, empty or an empty container."""
-    kept = {k: v for k, v in value.items() if v not in (None, "", [], {})}
-    for key, item in list(kept.items()):
-        if isinstance(item, dict):
-            inner = {k: v for k, v in item.items() if v not in (None, "", [], {})}
-            if inner:
-                kept[key] = inner
-            else:
-                del kept[key]
-    return json.dumps(kept, ensure_ascii=False)
 
 
 def _opener(source: Source) -> Callable[[], IO[bytes]]:
