@@ -60,7 +60,6 @@ ELEMENTS = (
 RECORD = ("type", "sourceName", "sourceVersion", "device", "unit")
 RECORD_DATES = ("creationDate", "startDate", "endDate", "value")
 NAMES = (*RECORD, *RECORD_DATES, "key", "bpm", "time")
-DATE_FORMAT = "%Y-%m-%d %H:%M:%S %z"
 _MARKERS = (b"<!DOCTYPE HealthData", b"<HealthData")
 _HEALTH_COLUMNS = (
     "metric",
