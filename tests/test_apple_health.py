@@ -15,12 +15,13 @@ from pathlib import Path
 import pytest
 
 from selfdata import open_vault, xmlscan
-from selfdata.importers import apple_health
+from selfdata.importers import apple_health, gpx
+from selfdata.importers._apple_health_elements import route_points
 from selfdata.importers.base import Source
 from selfdata.ingest import import_paths
 from tests.conftest import CORPUS, DATA
 from tests.reference.apple_health_reference import normalise, reference_rows
-from tests.reference.zips import build_export_zip
+from tests.reference.zips import ROUTE_GPX, build_export_zip
 
 FIXTURES = sorted(p for p in (DATA / "apple_health").glob("*.xml") if p.name != "truncated.xml")
 CORPUS_FILES = (
@@ -149,3 +150,26 @@ def _vault_rows(vault: Path) -> dict[str, list[dict[str, object]]]:
             if records:
                 rows[table] = records
     return rows
+
+
+def _gpx_rows(data: bytes, tmp_path: Path) -> list[dict[str, object]]:
+    path = tmp_path / "route.gpx"
+    path.write_bytes(data)
+    rows: list[dict[str, object]] = []
+    for batch in gpx.read(Source(path)):
+        if batch.table == "location_points":
+            for row in batch.rows.to_pylist():
+                rows.append(row | {"source": "Watch", "workout_id": "w1"})
+    return rows
+
+
+def test_apple_route_files_take_the_fast_path_with_the_gpx_readers_rows(tmp_path):
+    table = route_points(ROUTE_GPX, "w1", "Watch")
+    assert table is not None and table.num_rows == ROUTE_GPX.count(b"<trkpt")
+    fast = {"location_points": table.to_pylist()}
+    assert normalise(fast) == normalise({"location_points": _gpx_rows(ROUTE_GPX, tmp_path)})
+
+
+def test_a_route_file_of_another_shape_falls_back_to_the_gpx_reader():
+    odd = ROUTE_GPX.replace(b"<trkseg>", b"<trkseg><trkpt lat='1' lon='2'/>", 1)
+    assert route_points(odd, "w1", "Watch") is None

@@ -311,6 +311,13 @@ class _Reader:
             )
             return
         source.on_bytes = self.source.on_bytes
+        with source.open() as stream:
+            data = stream.read()
+        table = elements.route_points(data, workout_id, route_source)
+        if table is not None:
+            yield Batch("location_points", table)
+            return
+        source.on_bytes = None  # read once already, for the progress bar
         for batch in gpx.read(source):
             if batch.table != "location_points":
                 continue  # the workout itself comes from export.xml
@@ -324,6 +331,7 @@ class _Reader:
                 pa.array([workout_id] * len(rows)),
             )
             yield Batch("location_points", rows)
+        self.source.rejects.extend(source.rejects)
 
     def _route_source(self, path: str) -> Source | None:
         relative = path.lstrip("/")
