@@ -21,7 +21,7 @@ from selfdata.importers.base import Source
 from selfdata.ingest import import_paths
 from tests.conftest import CORPUS, DATA
 from tests.reference.apple_health_reference import normalise, reference_rows
-from tests.reference.zips import ROUTE_GPX, build_export_zip
+from tests.reference.zips import ROUTE_GPX, ROUTE_PATH, build_export_zip
 
 FIXTURES = sorted(p for p in (DATA / "apple_health").glob("*.xml") if p.name != "truncated.xml")
 CORPUS_FILES = (
@@ -173,3 +173,18 @@ def test_apple_route_files_take_the_fast_path_with_the_gpx_readers_rows(tmp_path
 def test_a_route_file_of_another_shape_falls_back_to_the_gpx_reader():
     odd = ROUTE_GPX.replace(b"<trkseg>", b"<trkseg><trkpt lat='1' lon='2'/>", 1)
     assert route_points(odd, "w1", "Watch") is None
+
+
+def test_an_unzipped_export_folder_reads_its_routes_once(tmp_path, vault):
+    folder = tmp_path / "apple_health_export"
+    (folder / "workout-routes").mkdir(parents=True)
+    (folder / "export.xml").write_bytes((DATA / "apple_health" / "workouts.xml").read_bytes())
+    (folder / ROUTE_PATH.lstrip("/")).write_bytes(ROUTE_GPX)
+    (folder / "export_cda.xml").write_text("<ClinicalDocument/>")
+    results = {Path(r.name).name: r for r in import_paths([tmp_path], vault=vault)}
+    assert results["export.xml"].status == "imported"
+    route = results[Path(ROUTE_PATH).name]
+    assert (route.status, route.note) == ("skipped", "read with export.xml (apple_health)")
+    with open_vault(vault) as con:
+        sources = con.execute("SELECT DISTINCT workout_id IS NULL FROM location_points").fetchall()
+    assert sources == [(False,)]  # every route point belongs to its workout

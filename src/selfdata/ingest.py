@@ -169,8 +169,17 @@ def expand_sources(
             error = IngestError(path, "no such file or folder")
             yield FileResult(str(path), "failed", error=error), True
         elif path.is_dir():
-            for child in sorted(p for p in path.rglob("*") if p.is_file()):
-                if not any(part.startswith(".") for part in child.relative_to(path).parts):
+            files = [
+                child
+                for child in sorted(p for p in path.rglob("*") if p.is_file())
+                if not any(part.startswith(".") for part in child.relative_to(path).parts)
+            ]
+            read_with = {} if forced else _companions(files, registry)
+            for child in files:
+                if child in read_with:
+                    note = f"read with {read_with[child]}"
+                    yield FileResult(str(child), "skipped", note=note), False
+                else:
                     yield from _file_sources(child, registry, forced, explicit=False)
         else:
             yield from _file_sources(path, registry, forced, explicit=True)
@@ -308,6 +317,20 @@ def _file_sources(
         elif member not in claimed and not _hidden(member):
             # Members are found by content, so localized folder names do not matter.
             yield Source(path, member), False
+
+
+def _companions(files: Sequence[Path], registry: Registry) -> dict[Path, str]:
+    """Files that another file's import reads too (Apple Health's route GPX files
+    beside an unzipped export.xml), so a folder walk must not import them alone."""
+    read_with: dict[Path, str] = {}
+    importers = [r.importer for r in registry if hasattr(r.importer, "companions")]
+    for path in files if importers else ():
+        head = Source(path).head()
+        for importer in importers:
+            if importer.detect(head, path.name):
+                for companion in importer.companions(path):
+                    read_with[Path(companion)] = f"{path.name} ({importer.name})"
+    return read_with
 
 
 def _escapes(name: str) -> bool:

@@ -20,7 +20,7 @@ import json
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 import numpy as np
@@ -35,7 +35,16 @@ from selfdata.importers.base import Batch, Source
 from selfdata.importers.healthkit import SLEEP_STAGES, convert, metric_for
 from selfdata.xmlscan import END, OTHER, Chunk, attributes, json_string, needs_json_escape
 
-__all__ = ["claim_archive", "detect", "name", "patterns", "read", "tables", "version"]
+__all__ = [
+    "claim_archive",
+    "companions",
+    "detect",
+    "name",
+    "patterns",
+    "read",
+    "tables",
+    "version",
+]
 
 name = "apple_health"
 version = "1"
@@ -113,6 +122,11 @@ def claim_archive(archive: zipfile.ZipFile) -> tuple[str, ...]:
                 ]
                 return (info.filename, *sorted(routes))
     return ()
+
+
+def companions(path: Path) -> tuple[Path, ...]:
+    """The route GPX files an unzipped export.xml refers to: its import reads them."""
+    return tuple(sorted((path.parent / "workout-routes").glob("*.gpx")))
 
 
 def read(source: Source) -> Iterator[Batch]:

@@ -20,6 +20,11 @@ Health's export.xml and the workout-route GPX files it refers to):
         members become one Source (`source.members`, `source.open_member()`);
         the archive's other members are still imported one by one.
 
+    companions(path: Path) -> tuple[Path, ...]
+        For a file on disk this importer reads: the files beside it that its
+        import reads too, so that a folder walk does not import them alone
+        (an unzipped Apple Health export's route GPX files).
+
 Importers never write SQL and never touch the vault: they turn bytes into Arrow
 tables. The ingest engine owns staging, type casting, dedupe, the transaction
 and provenance. Column names in a batch are canonical column names (a subset;
