@@ -188,3 +188,10 @@ def test_an_unzipped_export_folder_reads_its_routes_once(tmp_path, vault):
     with open_vault(vault) as con:
         sources = con.execute("SELECT DISTINCT workout_id IS NULL FROM location_points").fetchall()
     assert sources == [(False,)]  # every route point belongs to its workout
+
+
+def test_naming_the_importer_still_reads_the_zip_as_one_export(tmp_path, vault):
+    archive = build_export_zip(tmp_path)
+    [result] = import_paths([archive], vault=vault, importer="apple_health")
+    assert (result.status, result.importer) == ("imported", "apple_health")
+    assert result.new["location_points"] > 0

@@ -297,7 +297,14 @@ def _file_sources(
     path: Path, registry: Registry, forced: Importer | None, *, explicit: bool
 ) -> Iterator[tuple[Source | FileResult, bool]]:
     whole = Source(path)
-    if not zipfile.is_zipfile(path) or forced or registry.candidates(whole.head(), path.name):
+    is_zip = zipfile.is_zipfile(path)
+    if is_zip and forced is not None and hasattr(forced, "claim_archive"):
+        with zipfile.ZipFile(path) as archive:
+            names = tuple(forced.claim_archive(archive))
+        if names:  # `--importer apple_health export.zip` still reads the zip's export
+            yield Source(path, members=names), explicit
+            return
+    if not is_zip or forced or registry.candidates(whole.head(), path.name):
         yield whole, explicit
         return
     try:
