@@ -8,13 +8,15 @@ on every fixture and every corpus file.
 from __future__ import annotations
 
 import json
+import random
 import zipfile
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
 
 from selfdata import open_vault, xmlscan
+from selfdata.errors import ParseError
 from selfdata.importers import apple_health, gpx
 from selfdata.importers._apple_health_elements import route_points
 from selfdata.importers.base import Source
@@ -195,3 +197,29 @@ def test_naming_the_importer_still_reads_the_zip_as_one_export(tmp_path, vault):
     [result] = import_paths([archive], vault=vault, importer="apple_health")
     assert (result.status, result.importer) == ("imported", "apple_health")
     assert result.new["location_points"] > 0
+
+
+def test_damaged_exports_import_or_fail_with_a_parse_error(tmp_path, implementation):
+    """Seeded random damage (bytes changed, cut, inserted): never another exception."""
+    seeds = [p.read_bytes() for p in FIXTURES]
+    rng = random.Random(20261129)
+    path = tmp_path / "export.xml"
+    outcomes: Counter[str] = Counter()
+    for _ in range(150):
+        data = bytearray(rng.choice(seeds))
+        for _ in range(rng.randint(1, 12)):
+            at = rng.randrange(len(data))
+            choice = rng.random()
+            if choice < 0.4:
+                data[at] = rng.choice(b"<>\"'/=!?-& \n\x00\xff\xc3")
+            elif choice < 0.7:
+                del data[at : at + rng.randint(1, 40)]
+            else:
+                data[at:at] = bytes(rng.choice(b"<>\"'/=!-") for _ in range(rng.randint(1, 4)))
+        path.write_bytes(bytes(data))
+        try:
+            fast_rows(Source(path))
+            outcomes["read"] += 1
+        except ParseError:  # anything else fails the test
+            outcomes["parse error"] += 1
+    assert outcomes["read"] > 10 and outcomes["parse error"] > 10

@@ -225,7 +225,13 @@ def _value_of(name: str, layouts: list[list[str]]) -> pl.Expr:
             chain if expression is None else expression.when(pl.col("layout") == number).then(value)
         )
     if expression is None:
-        return pl.lit(None, dtype=pl.String).alias(name)
+        # A column of nulls as long as the frame (a bare literal would be one row).
+        empty = (
+            pl.col("layout")
+            .cast(pl.String)
+            .replace_strict({}, default=None, return_dtype=pl.String)
+        )
+        return empty.alias(name)
     result: pl.Expr = expression.otherwise(None).alias(name)
     return result
 
@@ -494,7 +500,8 @@ def _pieces(chunk: bytes, starts: npt.NDArray[np.intp]) -> pl.Series:
 
 def _name(text: str) -> str:
     """The attribute name at the end of the text before a value: ` unit =` → `unit`."""
-    return text.rstrip().rstrip("=").rstrip().split()[-1] if text.strip() else ""
+    words = text.rstrip().rstrip("=").split()
+    return words[-1] if words else ""
 
 
 def _unescape(column: pl.Series) -> pl.Series:
