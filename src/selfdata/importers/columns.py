@@ -6,6 +6,8 @@ importer's batches always match the vault's columns and types.
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,7 +17,7 @@ import pyarrow.compute as pc
 
 from selfdata.schema import canonical_columns
 
-__all__ = ["canonical_schema", "parse_iso_times"]
+__all__ = ["canonical_schema", "coordinate", "finite", "json_value", "parse_iso_times"]
 
 _ARROW = {
     "TIMESTAMP WITH TIME ZONE": pa.timestamp("us", tz="UTC"),
@@ -84,3 +86,39 @@ def parse_iso_times(raw: Sequence[str | None]) -> tuple[pa.Array, pa.Array, npt.
     ).cast(pa.int16())
     bad = pc.and_(pc.is_valid(text), pc.is_null(recorded_at)).to_numpy(zero_copy_only=False)
     return recorded_at, offset_min, bad
+
+
+_INTEGER = re.compile(r"[+-]?\d{1,15}")
+
+
+def finite(text: str) -> float | None:
+    """The number in `text`, or None when it is not one or not finite.
+
+    Example:
+        >>> finite("12.5"), finite("nan"), finite("abc")
+        (12.5, None, None)
+    """
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def coordinate(text: str | None, limit: float) -> float | None:
+    """A latitude (limit 90) or longitude (limit 180), or None when missing or out of range."""
+    number = finite(text) if text is not None else None
+    return number if number is not None and -limit <= number <= limit else None
+
+
+def json_value(text: str) -> object:
+    """A value as JSON wants it: an int, a finite float, or the text itself.
+
+    Example:
+        >>> json_value("3"), json_value("3.5"), json_value("Running")
+        (3, 3.5, 'Running')
+    """
+    if _INTEGER.fullmatch(text):
+        return int(text)
+    number = finite(text)
+    return text if number is None else number

@@ -53,7 +53,13 @@ import pyarrow.compute as pc
 from selfdata import xmlsafe
 from selfdata.errors import ParseError
 from selfdata.importers.base import Batch, Source, stable_id
-from selfdata.importers.columns import canonical_schema, parse_iso_times
+from selfdata.importers.columns import (
+    canonical_schema,
+    coordinate,
+    finite,
+    json_value,
+    parse_iso_times,
+)
 
 __all__ = ["detect", "name", "patterns", "read", "tables", "version"]
 
@@ -106,7 +112,6 @@ _NOT_ACTIVITIES = frozenset(
         *("transport", "vehicle", "stationary"),
     }
 )
-_INTEGER = re.compile(r"[+-]?\d{1,15}")
 _EARTH_RADIUS_M = 6_371_008.8
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # One encoder for every row: json.dumps with options builds a new one per call.
@@ -309,8 +314,8 @@ class _Reader:
 
     def _new_point(self, tag: str, attrs: dict[str, str]) -> _Point:
         line = self.parser.CurrentLineNumber
-        lat = _coordinate(attrs.get("lat"), 90.0)
-        lon = _coordinate(attrs.get("lon"), 180.0)
+        lat = coordinate(attrs.get("lat"), 90.0)
+        lon = coordinate(attrs.get("lon"), 180.0)
         point = _Point(tag, lat or 0.0, lon or 0.0, line, depth=len(self.stack))
         if lat is None or lon is None:
             point.rejected = True
@@ -494,15 +499,15 @@ def _set_value(point: _Point, tag: str, text: str) -> None:
         point.time = text
     elif tag == "name":
         point.name = text
-    elif tag == "ele" and (number := _finite(text)) is not None:
+    elif tag == "ele" and (number := finite(text)) is not None:
         point.altitude = number
-    elif tag == "speed" and (number := _finite(text)) is not None:
+    elif tag == "speed" and (number := finite(text)) is not None:
         point.speed = number
-    elif tag == "hAcc" and (number := _finite(text)) is not None:
+    elif tag == "hAcc" and (number := finite(text)) is not None:
         point.accuracy = number
     else:
         key = _ALIASES.get(tag, tag)
-        value = text if key in _TEXT_VALUES else _value(text)
+        value = text if key in _TEXT_VALUES else json_value(text)
         point.values[key] = value
         # Chest straps that lose contact write 0; that is no reading, not a heart rate.
         if key == "hr" and isinstance(value, int | float) and value > 0:
@@ -541,24 +546,3 @@ def _haversine_m(
     a = np.sin(dphi / 2) ** 2 + np.cos(phi1) * np.cos(phi2) * np.sin(dlambda / 2) ** 2
     distances: npt.NDArray[Any] = 2 * _EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
     return distances
-
-
-def _coordinate(text: str | None, limit: float) -> float | None:
-    number = _finite(text) if text is not None else None
-    return number if number is not None and -limit <= number <= limit else None
-
-
-def _finite(text: str) -> float | None:
-    try:
-        number = float(text)
-    except ValueError:
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _value(text: str) -> object:
-    """An extension value as JSON wants it: an int, a finite float, or the text itself."""
-    if _INTEGER.fullmatch(text):
-        return int(text)
-    number = _finite(text)
-    return text if number is None else number

@@ -64,7 +64,13 @@ import pyarrow.compute as pc
 from selfdata import xmlsafe
 from selfdata.errors import ParseError
 from selfdata.importers.base import Batch, Source, stable_id
-from selfdata.importers.columns import canonical_schema, parse_iso_times
+from selfdata.importers.columns import (
+    canonical_schema,
+    coordinate,
+    finite,
+    json_value,
+    parse_iso_times,
+)
 
 __all__ = ["detect", "name", "patterns", "read", "tables", "version"]
 
@@ -105,7 +111,6 @@ _LAP_KEYS = {
 _POINT_KEYS = {"HeartRateBpm": "hr", "DistanceMeters": "distance_m"}
 _VERSION_PARTS = ("VersionMajor", "VersionMinor", "BuildMajor", "BuildMinor")
 _HEART_RATE = "tcx:Trackpoint.HeartRateBpm"
-_INTEGER = re.compile(r"[+-]?\d{1,15}")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _json = json.JSONEncoder(ensure_ascii=False).encode
 
@@ -261,7 +266,7 @@ class _Reader:
         """A leaf outside trackpoints: a lap total, the activity's Id, Notes or Creator."""
         key = parent if tag == "Value" else tag  # AverageHeartRateBpm/Value
         if self.lap is not None:
-            self.lap[_LAP_KEYS.get(key, _snake(key))] = _value(text)
+            self.lap[_LAP_KEYS.get(key, _snake(key))] = json_value(text)
         elif self.activity is not None and parent == "Activity":
             self.activity.values[tag] = text
         elif self.activity is not None and "Creator" in self.stack:
@@ -272,7 +277,7 @@ class _Reader:
     def _commit(self, point: _Point) -> None:
         """Keep a trackpoint as a row, or reject what of it cannot be used."""
         assert self.activity is not None
-        lat, lon = _coordinate(point.lat, 90.0), _coordinate(point.lon, 180.0)
+        lat, lon = coordinate(point.lat, 90.0), coordinate(point.lon, 180.0)
         if point.positioned and (lat is None or lon is None):
             reason = (
                 f"<Position> with LatitudeDegrees={point.lat!r} LongitudeDegrees={point.lon!r}: "
@@ -280,7 +285,7 @@ class _Reader:
             )
             self.source.reject("location_points", reason, point.line)
         positioned = point.positioned and lat is not None and lon is not None
-        hr = _finite(point.hr) if point.hr is not None else None
+        hr = finite(point.hr) if point.hr is not None else None
         if point.hr is not None and hr is None:
             reason = f"heart rate {point.hr!r} is not a number"
             self.source.reject("health_samples", reason, point.line)
@@ -493,12 +498,12 @@ def _set_point_value(point: _Point, tag: str, parent: str, text: str) -> None:
     elif tag == "LongitudeDegrees":
         point.lon = text
     elif tag == "AltitudeMeters":
-        point.altitude = _finite(text)
-    elif tag == "Speed" and (speed := _finite(text)) is not None:
+        point.altitude = finite(text)
+    elif tag == "Speed" and (speed := finite(text)) is not None:
         point.speed = speed
     else:
         key = parent if tag == "Value" else tag  # HeartRateBpm/Value
-        value = _value(text)
+        value = json_value(text)
         point.values[_POINT_KEYS.get(key, _snake(key))] = value
         if key == "HeartRateBpm":
             point.hr = text
@@ -551,24 +556,3 @@ def _max(a: float | None, b: float | None) -> float | None:
 
 def _floats(values: Sequence[float | None]) -> pa.Array:
     return pa.array(values, pa.float64())
-
-
-def _coordinate(text: str | None, limit: float) -> float | None:
-    number = _finite(text) if text is not None else None
-    return number if number is not None and -limit <= number <= limit else None
-
-
-def _finite(text: str) -> float | None:
-    try:
-        number = float(text)
-    except ValueError:
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _value(text: str) -> object:
-    """A value as JSON wants it: an int, a finite float, or the text itself."""
-    if _INTEGER.fullmatch(text):
-        return int(text)
-    number = _finite(text)
-    return text if number is None else number
