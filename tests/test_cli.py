@@ -96,6 +96,20 @@ def test_a_failed_file_is_one_line_and_a_nonzero_exit(tmp_path, cli, registry):
     assert "Traceback" not in result.output
 
 
+def test_option_reaches_the_importer_over_the_settings_file(tmp_path, cli, registry, vault):
+    write(vault.parent / "selfdata.toml", '[importers.tally]\ncurrency = "GBP"\n')
+    path = write(tmp_path / "jan.tally", STATEMENT)
+    assert cli("import", "-o", "currency=EUR", str(path)).exit_code == 0
+    with open_vault(vault) as con:
+        assert con.execute("SELECT DISTINCT currency FROM transactions").fetchall() == [("EUR",)]
+
+
+def test_an_option_without_equals_is_a_usage_error(tmp_path, cli, registry):
+    result = cli("import", "-o", "currency", str(tmp_path))
+    assert result.exit_code == 2
+    assert "'currency' is not KEY=VALUE" in result.output
+
+
 def test_quiet_import_prints_only_the_summary(tmp_path, cli, registry):
     result = cli("import", "--quiet", str(write(tmp_path / "a.tally", STATEMENT)))
     assert lines(result.output) == ["1 file: 1 imported, 0 unchanged, 0 failed; 4 new rows."]

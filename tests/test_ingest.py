@@ -271,6 +271,7 @@ class _TextSource:
 
     def __init__(self, text: str) -> None:
         self._text = text
+        self.options: dict[str, str] = {}
 
     def open(self):  # type: ignore[no-untyped-def]
         import io

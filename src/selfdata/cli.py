@@ -115,6 +115,16 @@ def _console() -> Console:
     metavar="SECONDS",
     help="How long to wait while another program holds the vault (default 30).",
 )
+@click.option(
+    "--option",
+    "-o",
+    "options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    callback=lambda _ctx, _param, values: _key_values(values),
+    help="An importer option for this run, over selfdata.toml's [importers.NAME] "
+    "(repeatable), e.g. -o profile=mybank.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Only print errors and the final line.")
 @click.pass_context
 def import_command(
@@ -122,6 +132,7 @@ def import_command(
     paths: tuple[Path, ...],
     importer: str | None,
     lock_timeout: float | None,
+    options: dict[str, str],
     quiet: bool,
 ) -> None:
     """Import files, folders and zip archives into the vault.
@@ -136,6 +147,7 @@ def import_command(
         selfdata import activity.gpx
         selfdata import ~/Downloads/takeout.zip tracks/
         selfdata import --importer gpx odd-name.xml
+        selfdata import --importer bank_csv -o profile=mybank statement.csv
     """
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     with _ProgressBar(err, enabled=err.is_terminal and not quiet) as progress:
@@ -145,6 +157,7 @@ def import_command(
             importer=importer,
             progress=progress,
             lock_timeout=lock_timeout,
+            options=options,
         )
     out = _console()
     for result in results:
@@ -153,6 +166,17 @@ def import_command(
     out.print(_import_summary(results))
     if any(r.status == "failed" for r in results):
         ctx.exit(1)
+
+
+def _key_values(values: Sequence[str]) -> dict[str, str]:
+    """`KEY=VALUE` strings as a dict; a value without `=` is a usage error."""
+    options = {}
+    for value in values:
+        key, equals, text = value.partition("=")
+        if not equals or not key.strip():
+            raise click.BadParameter(f"{value!r} is not KEY=VALUE", param_hint="--option")
+        options[key.strip()] = text.strip()
+    return options
 
 
 class _ProgressBar:

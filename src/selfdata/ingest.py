@@ -29,11 +29,11 @@ import tempfile
 import time
 import zipfile
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Protocol
+from typing import Any, Protocol
 
 import duckdb
 import psutil
@@ -107,11 +107,14 @@ def import_paths(
     importer: str | None = None,
     progress: Progress | None = None,
     lock_timeout: float | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> list[FileResult]:
     """Import files, folders and zip archives; one result per file.
 
     A file that fails is reported in its result and the others still import.
-    A locked vault stops the whole run (VaultLockedError).
+    A locked vault stops the whole run (VaultLockedError). `options` are
+    handed to the importers over their `[importers.NAME]` table of selfdata.toml
+    (the command line's `--option KEY=VALUE`).
 
     Example:
         >>> results = import_paths(["runs/"], vault="data/selfdata.duckdb")  # doctest: +SKIP
@@ -148,6 +151,7 @@ def import_paths(
                     progress=progress,
                     lock_timeout=lock_timeout,
                     known=known,
+                    options=options,
                 )
             )
         except IngestError as error:
@@ -193,15 +197,18 @@ def import_source(
     progress: Progress | None = None,
     lock_timeout: float | None = None,
     known: dict[str, int] | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> FileResult:
     """Import one file with a known importer, atomically. Raises IngestError on bad input.
 
     `known` maps the sha256 of files already in the vault to their import id
     (read from the vault when not given); it is updated with this import.
+    `options` override the importer's table of selfdata.toml key by key.
     """
     started, started_at = time.monotonic(), time.time()
     vault_path = resolve_vault_path(vault)
-    source.options = load_settings(vault_path).importer_options.get(importer.name, {})
+    configured = load_settings(vault_path).importer_options.get(importer.name, {})
+    source.options = {**configured, **(options or {})}
     if known is None:
         known = _known_digests(vault_path, lock_timeout)
     size = source.size

@@ -6,6 +6,8 @@
     steps,START,END,COUNT,SOURCE
     boom                 raise after the rows before it were yielded
 
+Option `currency` (selfdata.toml or `--option`) sets the transactions' currency.
+
 Any other line is rejected with its line number. Rows are yielded two at a time
 so that one file makes several batches.
 """
@@ -38,6 +40,8 @@ def read(source: Source) -> Iterator[Batch]:
             yield from _flush(pending)
             raise RuntimeError("the tally importer was told to fail")
         row = _row(kind, fields)
+        if row is not None and row[0] == "transactions" and "currency" in source.options:
+            row[1]["currency"] = source.options["currency"]
         if row is None:
             source.reject("transactions", f"unknown line kind {kind!r}", number)
             continue
