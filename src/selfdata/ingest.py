@@ -533,11 +533,17 @@ def _insert_new(
         WHERE s._occurrence > e._have
         """
     )
+    staged_sql = f"SELECT {columns} FROM read_parquet([{paths}], union_by_name = true)"
+    if _is_empty(con, table):
+        # Nothing to compare with (a first import): the rows go straight in.
+        sql = f"""
+            INSERT INTO main.{table} BY NAME
+            SELECT s.*, ? AS import_id FROM ({staged_sql}) AS s {first_only}
+        """
+        return _run_insert(con, source, importer, table, sql, [import_id])
     sql = f"""
         INSERT INTO main.{table} BY NAME
-        WITH staged AS (
-            SELECT {columns} FROM read_parquet([{paths}], union_by_name = true)
-        ),
+        WITH staged AS ({staged_sql}),
         existing AS (
             SELECT {", ".join(f"e.{k}" for k in keys)}, count(*) AS _have
             FROM main.{table} AS e SEMI JOIN staged AS s ON {match}
@@ -547,8 +553,26 @@ def _insert_new(
         {first_only}
         {more}
     """
+    return _run_insert(
+        con, source, importer, table, sql, [import_id] if identity else [import_id, import_id]
+    )
+
+
+def _is_empty(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return first_row(con, f"SELECT NOT EXISTS (SELECT 1 FROM main.{table})") == (True,)
+
+
+def _run_insert(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    importer: Importer,
+    table: str,
+    sql: str,
+    parameters: list[int],
+) -> int:
+    """Run an INSERT, returning its row count; a value that does not cast is bad input."""
     try:
-        row = first_row(con, sql, [import_id] if identity else [import_id, import_id])
+        row = first_row(con, sql, parameters)
     except duckdb.Error as error:
         raise ParseError(
             source.display_name,
