@@ -39,9 +39,11 @@ __all__ = [
 ENTRY_POINT_GROUP = "selfdata.importers"
 BUILTIN_IMPORTERS: tuple[str, ...] = (
     "selfdata.importers.apple_health",
+    "selfdata.importers.camt",
     "selfdata.importers.fit",
     "selfdata.importers.fitbit",
     "selfdata.importers.gpx",
+    "selfdata.importers.ofx",
     "selfdata.importers.tcx",
 )
 
@@ -64,7 +66,7 @@ class Registry:
     Example:
         >>> registry = Registry.default()
         >>> [r.name for r in registry]
-        ['apple_health', 'fit', 'fitbit', 'gpx', 'tcx']
+        ['apple_health', 'camt', 'fit', 'fitbit', 'gpx', 'ofx', 'tcx']
     """
 
     def __init__(self) -> None:
