@@ -651,3 +651,19 @@ def test_corpus_monzo_statement_is_categorised_as_monzo_would(tmp_path):
         ("Netflix", "subscriptions"),
     ]
     assert (result.rows, result.categorised, result.uncategorised_share) == (9, 9, {"GBP": 0.0})
+
+
+def test_pending_entries_are_not_spent_yet(tmp_path):
+    path = build_vault(tmp_path / "v.duckdb", ROWS[:1])
+    with open_vault(path, read_only=False) as con:
+        con.executemany(
+            "INSERT INTO transactions (import_id, account_id, booked_date, amount, currency,"
+            " description, extra) VALUES (1, ?, '2024-01-05', ?, 'GBP', 'CAFE', ?)",
+            [
+                (CURRENT, Decimal("-3.00"), '{"status": "PDNG"}'),
+                (CURRENT, Decimal("-4.00"), '{"state": "PENDING"}'),
+                (CURRENT, Decimal("-5.00"), '{"status": "BOOK"}'),
+            ],
+        )
+    frame = spending.monthly(path)
+    assert frame.select("month", "spending").rows() == [(date(2024, 1, 1), Decimal("1205.00"))]

@@ -68,6 +68,7 @@ def test_import_prints_a_summary_per_file_and_table(tmp_path, cli, registry):
         "  accounts               1 new           0 duplicate        0 rejected",
         "  transactions           3 new           0 duplicate        1 rejected",
         "  rejected transactions line 6: unknown line kind 'wat'",
+        "categorised 3 of 3 transactions, 0 transfer pairs; spending left uncategorised: ? 0%",
         "1 file: 1 imported, 0 unchanged, 0 failed; 4 new rows.",
     ]
 
@@ -88,10 +89,11 @@ def test_a_failed_file_is_one_line_and_a_nonzero_exit(tmp_path, cli, registry):
     bad = write(tmp_path / "in" / "b.tally", "#tally v1\ntx,acc-1,2024-01-05,-1,X\nboom\n")
     result = cli("import", str(tmp_path / "in"))
     assert result.exit_code == 1
-    assert lines(result.output)[-2:] == [
-        f"failed {bad}: importer tally failed: RuntimeError: the tally importer was told to fail",
-        "2 files: 1 imported, 0 unchanged, 1 failed; 4 new rows.",
-    ]
+    assert lines(result.output)[-3] == (
+        f"failed {bad}: importer tally failed: RuntimeError: the tally importer was told to fail"
+    )
+    assert lines(result.output)[-1] == "2 files: 1 imported, 0 unchanged, 1 failed; 4 new rows."
+
     assert str(good) in result.output
     assert "Traceback" not in result.output
 
@@ -108,6 +110,19 @@ def test_an_option_without_equals_is_a_usage_error(tmp_path, cli, registry):
     result = cli("import", "-o", "currency", str(tmp_path))
     assert result.exit_code == 2
     assert "'currency' is not KEY=VALUE" in result.output
+
+
+def test_import_of_statements_categorises_them_and_categorize_reruns(tmp_path, cli, registry):
+    statement = "#tally v1\naccount,acc-1,Bank\ntx,acc-1,2024-01-02,-9.99,NETFLIX.COM\n"
+    path = write(tmp_path / "jan.tally", statement)
+    imported = cli("import", str(path))
+    assert imported.exit_code == 0
+    assert lines(imported.output)[-2] == (
+        "categorised 1 of 1 transactions, 0 transfer pairs; spending left uncategorised: ? 0%"
+    )
+    again = cli("categorize", "--transfer-days", "5")
+    assert again.exit_code == 0
+    assert again.output.startswith("categorised 1 of 1 transactions")
 
 
 def test_quiet_import_prints_only_the_summary(tmp_path, cli, registry):

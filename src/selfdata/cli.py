@@ -27,6 +27,7 @@ from rich.progress import (
 from rich.table import Table
 
 from selfdata import __version__
+from selfdata.analytics.categories import CategorizeResult, categorize
 from selfdata.doctor import run_checks
 from selfdata.errors import SelfdataError
 from selfdata.importers import Registry
@@ -163,6 +164,11 @@ def import_command(
     for result in results:
         if not quiet or result.status == "failed":
             _print_result(out, result)
+    if any(r.new.get("transactions") for r in results):
+        # New statement lines get their merchant and category straight away.
+        categorized = categorize(_vault_path(ctx))
+        if not quiet:
+            out.print(_categorized(categorized))
     out.print(_import_summary(results))
     if any(r.status == "failed" for r in results):
         ctx.exit(1)
@@ -446,6 +452,48 @@ def doctor_command(ctx: click.Context) -> None:
         ctx.exit(1)
 
 
+# --- categorize ---------------------------------------------------------------------
+
+
+@cli.command("categorize", context_settings=_CONTEXT)
+@click.option(
+    "--transfer-days",
+    type=click.IntRange(min=0),
+    default=3,
+    show_default=True,
+    help="Most days between the two sides of a transfer between your own accounts.",
+)
+@click.pass_context
+def categorize_command(ctx: click.Context, transfer_days: int) -> None:
+    """Set every transaction's merchant and category from the rules.
+
+    Merchant names are normalised (card numbers, dates, `PAYPAL *`, `CB`, city
+    suffixes... removed), then categories come from your `categories.toml`
+    beside the vault, checked first, and the shipped rules. Transfers between
+    your own accounts are paired and left out of spending. `selfdata import`
+    runs this after each import of statements; run it again after editing
+    your rules.
+
+    \b
+    Example:
+        selfdata categorize
+        selfdata categorize --transfer-days 5
+    """
+    result = categorize(_vault_path(ctx), transfer_days=transfer_days)
+    _console().print(_categorized(result))
+
+
+def _categorized(result: CategorizeResult) -> str:
+    shares = ", ".join(
+        f"{currency} {share:.0%}" for currency, share in sorted(result.uncategorised_share.items())
+    )
+    return (
+        f"categorised {result.categorised:,} of {result.rows:,} transactions, "
+        f"{result.transfer_pairs:,} transfer pairs"
+        + (f"; spending left uncategorised: {shares}" if shares else "")
+    )
+
+
 # --- demo ---------------------------------------------------------------------------
 
 
@@ -474,7 +522,14 @@ def demo_command(ctx: click.Context, out: Path | None, years: int) -> None:
     folder = out or vault.parent / "demo"
     files = write_demo(folder, years=years)
     click.echo(f"Wrote {len(files)} demo export files to {folder}")
-    ctx.invoke(import_command, paths=(folder,), importer=None, lock_timeout=None, quiet=True)
+    ctx.invoke(
+        import_command,
+        paths=(folder,),
+        importer=None,
+        lock_timeout=None,
+        options={},
+        quiet=True,
+    )
     ctx.invoke(vault_info_command)
 
 

@@ -437,6 +437,14 @@ def uncategorised_share(
         return query(con, sql, start=start, end=end)
 
 
+# A pending or information-only entry (camt `PDNG`/`INFO`, a bank CSV's
+# `PENDING` state) is not money spent yet: its booked version comes later.
+PENDING_SQL = (
+    "coalesce(upper({extra}->>'$.status') IN ('PDNG', 'INFO', 'PENDING')"
+    " OR upper({extra}->>'$.state') = 'PENDING', false)"
+)
+
+
 def _transactions_sql(start: str = "$start", *, merchants: bool = True) -> str:
     """CTE `tx`: transactions between `start` and $end with currency, merchant, transfer flag.
 
@@ -453,6 +461,7 @@ def _transactions_sql(start: str = "$start", *, merchants: bool = True) -> str:
             FROM transactions AS t LEFT JOIN accounts AS a USING (account_id)
             WHERE ({start} IS NULL OR t.booked_date >= {start}::DATE)
               AND ($end IS NULL OR t.booked_date <= $end::DATE)
+              AND NOT {PENDING_SQL.format(extra="t.extra")}
         )"""
 
 

@@ -43,6 +43,7 @@ BUILTIN_IMPORTERS: tuple[str, ...] = (
     "selfdata.importers.fit",
     "selfdata.importers.fitbit",
     "selfdata.importers.gpx",
+    "selfdata.importers.green_button",
     "selfdata.importers.ofx",
     "selfdata.importers.tcx",
 )
@@ -66,7 +67,7 @@ class Registry:
     Example:
         >>> registry = Registry.default()
         >>> [r.name for r in registry]
-        ['apple_health', 'camt', 'fit', 'fitbit', 'gpx', 'ofx', 'tcx']
+        ['apple_health', 'camt', 'fit', 'fitbit', 'gpx', 'green_button', 'ofx', 'tcx']
     """
 
     def __init__(self) -> None:
