@@ -23,6 +23,10 @@ the fly, but no category.
 **Currencies never mix.** Every result carries a `currency` column (the
 transaction's, else its account's) and sums and shares are per currency.
 
+**Energy** (the household's other bill) lives in `selfdata.analytics.energy`,
+also reachable here as `spending.energy`: daily and hourly use, baseload,
+weekday vs weekend, months compared, cost per kWh.
+
 **Aggregates only.** Results name merchants, dates and amounts but never
 account numbers, so they can go into a shared report.
 
@@ -39,7 +43,7 @@ from datetime import date, datetime
 
 import polars as pl
 
-from selfdata.analytics import DateLike, Vault, connect, query
+from selfdata.analytics import DateLike, Vault, connect, energy, query
 from selfdata.analytics.categories import (
     CategorizeResult,
     categorize,
@@ -54,6 +58,7 @@ __all__ = [
     "by_merchant",
     "categorize",
     "compare_months",
+    "energy",
     "monthly",
     "normalise_merchant",
     "normalise_merchant_sql",
