@@ -39,6 +39,7 @@ __all__ = [
 ENTRY_POINT_GROUP = "selfdata.importers"
 BUILTIN_IMPORTERS: tuple[str, ...] = (
     "selfdata.importers.apple_health",
+    "selfdata.importers.bank_csv",
     "selfdata.importers.camt",
     "selfdata.importers.fit",
     "selfdata.importers.fitbit",
@@ -67,7 +68,7 @@ class Registry:
     Example:
         >>> registry = Registry.default()
         >>> [r.name for r in registry]
-        ['apple_health', 'camt', 'fit', 'fitbit', 'gpx', 'green_button', 'ofx', 'tcx']
+        ['apple_health', 'bank_csv', 'camt', 'fit', 'fitbit', 'gpx', 'green_button', 'ofx', 'tcx']
     """
 
     def __init__(self) -> None:
