@@ -667,3 +667,18 @@ def test_pending_entries_are_not_spent_yet(tmp_path):
         )
     frame = spending.monthly(path)
     assert frame.select("month", "spending").rows() == [(date(2024, 1, 1), Decimal("1205.00"))]
+
+
+def test_recurring_payments_in_an_unknown_currency_are_still_found(tmp_path):
+    path = build_vault(tmp_path / "v.duckdb", [])
+    with open_vault(path, read_only=False) as con:
+        con.execute("INSERT INTO accounts (account_id, import_id) VALUES ('csv-default', 1)")
+        con.executemany(
+            "INSERT INTO transactions (import_id, account_id, booked_date, amount, description)"
+            " VALUES (1, 'csv-default', ?, -13.49, 'PRLV SEPA NETFLIX.COM')",
+            [(f"2024-{month:02d}-05",) for month in range(1, 6)],
+        )
+    found = spending.recurring(path)
+    assert found.select("merchant", "currency", "period", "charges").rows() == [
+        ("Netflix", None, "monthly", 5)
+    ]

@@ -195,7 +195,8 @@ def compare_months(vault: Vault, month: DateLike, *, months: int = 6) -> pl.Data
                    CAST(round(CAST(p.earlier AS DOUBLE) / c.months, 2) AS DECIMAL(18, 2))
                        AS average,
                    coalesce(c.months, 0) AS months_averaged
-            FROM per_category AS p LEFT JOIN covered AS c USING (currency)
+            FROM per_category AS p LEFT JOIN covered AS c
+                ON p.currency IS NOT DISTINCT FROM c.currency
         )
         SELECT category, currency, this_month, average, this_month - average AS difference,
                months_averaged
@@ -296,7 +297,8 @@ def recurring(
                    CAST(s.last_charge + p.step AS DATE) AS next_expected, o.as_of
             FROM series AS s
             JOIN periods AS p ON s.median_gap BETWEEN p.lo AND p.hi
-            JOIN as_of AS o USING (merchant, currency)
+            JOIN as_of AS o
+                ON s.merchant = o.merchant AND s.currency IS NOT DISTINCT FROM o.currency
             WHERE s.charges >= p.fewest
               AND 3 * len(list_filter(s.gaps, lambda g: g BETWEEN p.lo AND p.hi))
                   >= 2 * len(s.gaps)
