@@ -670,7 +670,7 @@ def test_pending_entries_are_not_spent_yet(tmp_path):
 
 
 def test_recurring_payments_in_an_unknown_currency_are_still_found(tmp_path):
-    path = build_vault(tmp_path / "v.duckdb", [])
+    path = tmp_path / "v.duckdb"
     with open_vault(path, read_only=False) as con:
         con.execute("INSERT INTO accounts (account_id, import_id) VALUES ('csv-default', 1)")
         con.executemany(
