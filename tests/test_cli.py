@@ -125,6 +125,42 @@ def test_import_of_statements_categorises_them_and_categorize_reruns(tmp_path, c
     assert again.output.startswith("categorised 1 of 1 transactions")
 
 
+def test_import_of_points_derives_visits_and_derive_reruns(tmp_path, cli, vault):
+    # A morning at home, a 1.5 km walk, an hour at a cafe: one trip between two visits.
+    points = []
+    minute = 0
+    for lat, minutes in ((48.8500, 60), (48.8635, 60)):
+        for _ in range(minutes):
+            points.append(f'<trkpt lat="{lat}" lon="2.3400"><time>{_at(minute)}</time></trkpt>')
+            minute += 1
+        if lat == 48.8500:  # walk north at about 1.25 m/s
+            for step in range(1, 20):
+                points.append(
+                    f'<trkpt lat="{48.8500 + step * 0.0135 / 20:.5f}" lon="2.3400">'
+                    f"<time>{_at(minute)}</time></trkpt>"
+                )
+                minute += 1
+    gpx = write(
+        tmp_path / "day.gpx",
+        '<?xml version="1.0"?><gpx version="1.1" creator="t" '
+        'xmlns="http://www.topografix.com/GPX/1/1"><trk><type>walking</type><trkseg>'
+        + "".join(points)
+        + "</trkseg></trk></gpx>",
+    )
+    imported = cli("import", str(gpx))
+    assert imported.exit_code == 0, imported.output
+    assert lines(imported.output)[-2].startswith("derived 2 visits, 1 trips and 2 places from ")
+    again = cli("derive")
+    assert again.exit_code == 0
+    assert again.output.startswith("derived 2 visits, 1 trips and 2 places from ")
+    with open_vault(vault) as con:
+        assert con.execute("SELECT mode FROM trips WHERE derived").fetchall() == [("walking",)]
+
+
+def _at(minute: int) -> str:
+    return f"2024-05-04T{8 + minute // 60:02d}:{minute % 60:02d}:00Z"
+
+
 def test_quiet_import_prints_only_the_summary(tmp_path, cli, registry):
     result = cli("import", "--quiet", str(write(tmp_path / "a.tally", STATEMENT)))
     assert lines(result.output) == ["1 file: 1 imported, 0 unchanged, 0 failed; 4 new rows."]

@@ -28,6 +28,7 @@ from rich.table import Table
 
 from selfdata import __version__
 from selfdata.analytics.categories import CategorizeResult, categorize
+from selfdata.analytics.mobility import DeriveResult, derive
 from selfdata.doctor import run_checks
 from selfdata.errors import SelfdataError
 from selfdata.importers import Registry
@@ -169,6 +170,11 @@ def import_command(
         categorized = categorize(_vault_path(ctx))
         if not quiet:
             out.print(_categorized(categorized))
+    if any(r.new.get(table) for r in results for table in _MOBILITY_INPUTS):
+        # Visits and trips follow the points they are derived from.
+        derived = derive(_vault_path(ctx))
+        if not quiet:
+            out.print(_derived(derived))
     out.print(_import_summary(results))
     if any(r.status == "failed" for r in results):
         ctx.exit(1)
@@ -491,6 +497,39 @@ def _categorized(result: CategorizeResult) -> str:
         f"categorised {result.categorised:,} of {result.rows:,} transactions, "
         f"{result.transfer_pairs:,} transfer pairs"
         + (f"; spending left uncategorised: {shares}" if shares else "")
+    )
+
+
+# --- derive -------------------------------------------------------------------------
+
+# Tables whose new rows change what `derive` computes.
+_MOBILITY_INPUTS = ("location_points", "visits")
+
+
+@cli.command("derive", context_settings=_CONTEXT)
+@click.pass_context
+def derive_command(ctx: click.Context) -> None:
+    """Recompute visits, trips and places from the location points.
+
+    Stay points (100 m, 5 min by default; `[mobility]` in selfdata.toml tunes
+    them) become visits, the moves between them trips with a distance and a
+    transport mode, and visits are grouped into places with home and work
+    inferred. Derived rows are replaced as a whole, so running it twice gives
+    the same rows; visits and trips imported from Google are left as they are.
+    `selfdata import` runs this after each import that brings points.
+
+    \b
+    Example:
+        selfdata derive
+        selfdata --vault ~/vaults/me.duckdb derive
+    """
+    _console().print(_derived(derive(_vault_path(ctx))))
+
+
+def _derived(result: DeriveResult) -> str:
+    return (
+        f"derived {result.visits:,} visits, {result.trips:,} trips and {result.places:,} places "
+        f"from {result.points:,} location points in {result.seconds:.1f} s"
     )
 
 
