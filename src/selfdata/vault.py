@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -107,14 +108,14 @@ def open_vault(
 
 
 def first_row(
-    con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None
+    con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object] | None = None
 ) -> tuple[Any, ...] | None:
     """The first row of a query, with the result finished.
 
     DuckDB 2 keeps a partly fetched `execute()` result open and refuses other
     work on the connection until it is finished, so never use `fetchone()`.
     """
-    rows = con.execute(sql, params or []).fetchall()
+    rows = con.execute(sql, list(params or [])).fetchall()
     return rows[0] if rows else None
 
 
