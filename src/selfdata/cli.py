@@ -382,12 +382,18 @@ def importers_command() -> None:
     for registered in registry:
         imp = registered.importer
         table.add_row(
-            imp.name, imp.version, registered.origin, " ".join(imp.patterns), ", ".join(imp.tables)
+            imp.name, imp.version, registered.origin, _patterns(imp.patterns), ", ".join(imp.tables)
         )
     out = _console()
     out.print(table)
     for name, why in registry.broken.items():
         out.print(f"plugin {name} did not load: {why}")
+
+
+def _patterns(patterns: Sequence[str], shown: int = 3) -> str:
+    """The first few file-name patterns; detection is by content anyway."""
+    text = " ".join(patterns[:shown])
+    return text + (f" (+{len(patterns) - shown} more)" if len(patterns) > shown else "")
 
 
 @cli.group("vault", context_settings=_CONTEXT)

