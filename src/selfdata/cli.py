@@ -434,7 +434,9 @@ def _table(*columns: str) -> Table:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for column in columns:
         numeric = column in {"id", "rows", "new", "duplicate", "rejected"}
-        table.add_column(column, justify="right" if numeric else "left", no_wrap=True)
+        # Lists may wrap; names, numbers and dates never do.
+        wraps = column in {"patterns", "tables"}
+        table.add_column(column, justify="right" if numeric else "left", no_wrap=not wraps)
     return table
 
 
