@@ -13,22 +13,48 @@ directory.
 
     [importers.fitbit]    # options handed to one importer (see docs/importers.md)
     timezone = "Europe/London"
+
+    [[reports]]           # a scheduled report (see docs/reports.md)
+    template = "health"
+    every = "week"        # week, month or year
+    name = "health"       # optional: its folder under reports/ (default: the template)
+    since = 2025-01-01    # optional: on the first run, catch up from this day
+    parameters = { }      # optional: the template's own parameters
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from selfdata.errors import ConfigError
 
-__all__ = ["VAULT_FILE_NAME", "Settings", "default_vault_path", "load_settings"]
+__all__ = [
+    "VAULT_FILE_NAME",
+    "ScheduledReport",
+    "Settings",
+    "default_vault_path",
+    "load_settings",
+]
 
 VAULT_FILE_NAME = "selfdata.duckdb"
 CONFIG_FILE_NAME = "selfdata.toml"
+
+
+@dataclass(frozen=True)
+class ScheduledReport:
+    """One `[[reports]]` entry: render `template` for every complete week, month or year."""
+
+    template: str
+    every: str
+    name: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+    since: date | None = None
 
 
 @dataclass(frozen=True)
@@ -39,6 +65,8 @@ class Settings:
     timezone: str = "UTC"
     # [importers.NAME] tables, handed to that importer as `source.options`.
     importer_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # [[reports]] entries: what `selfdata reports run-due` renders.
+    reports: tuple[ScheduledReport, ...] = ()
 
 
 def default_vault_path() -> Path:
@@ -77,6 +105,7 @@ def load_settings(vault_path: Path) -> Settings:
         lock_timeout_s=_number(path, vault, "lock_timeout", Settings.lock_timeout_s),
         timezone=_text(path, vault, "timezone", Settings.timezone),
         importer_options=importers,
+        reports=_reports(path, data.get("reports", [])),
     )
 
 
@@ -92,3 +121,53 @@ def _text(path: Path, table: dict[str, object], key: str, default: str) -> str:
     if not isinstance(value, str) or not value:
         raise ConfigError(path, f"[vault] {key} must be a non-empty string, not {value!r}")
     return value
+
+
+_REPORT_KEYS = {"template", "every", "name", "parameters", "since"}
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def _reports(path: Path, entries: object) -> tuple[ScheduledReport, ...]:
+    """The `[[reports]]` entries, checked for shape (templates are checked when they run)."""
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise ConfigError(path, "reports must be [[reports]] tables")
+    found: list[ScheduledReport] = []
+    for number, entry in enumerate(entries, start=1):
+        where = f"[[reports]] entry {number}"
+        unknown = set(entry) - _REPORT_KEYS
+        if unknown:
+            raise ConfigError(path, f"{where} has unknown keys: {', '.join(sorted(unknown))}")
+        template = entry.get("template")
+        if not isinstance(template, str) or not _NAME.match(template):
+            raise ConfigError(path, f'{where} needs template = "NAME", not {template!r}')
+        every = entry.get("every")
+        if every not in ("week", "month", "year"):
+            raise ConfigError(
+                path, f'{where} every must be "week", "month" or "year", not {every!r}'
+            )
+        name = entry.get("name", template)
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise ConfigError(path, f"{where} name must be a simple folder name, not {name!r}")
+        parameters = entry.get("parameters", {})
+        if not isinstance(parameters, dict):
+            raise ConfigError(path, f"{where} parameters must be a table")
+        found.append(ScheduledReport(template, every, name, parameters, _since(path, where, entry)))
+    keys = [(r.name, r.every) for r in found]
+    for key in keys:
+        if keys.count(key) > 1:
+            raise ConfigError(
+                path, f"two [[reports]] entries render {key[0]} every {key[1]}: give one a name"
+            )
+    return tuple(found)
+
+
+def _since(path: Path, where: str, entry: dict[str, object]) -> date | None:
+    value = entry.get("since")
+    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ConfigError(path, f"{where} since must be a date like 2025-01-01, not {value!r}")
