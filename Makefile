@@ -15,13 +15,13 @@ $(STAMP): $(BIN)/python pyproject.toml
 	touch $(STAMP)
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench templates
+	$(BIN)/ruff format --check src tests bench templates
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench templates
+	$(BIN)/ruff format --check src tests bench templates
 	$(BIN)/mypy
 
 typecheck: $(STAMP)
@@ -34,6 +34,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/ingest_throughput.py
 	$(BIN)/python bench/apple_health_throughput.py
 	$(BIN)/python bench/mobility_derive.py
+	$(BIN)/python bench/google_records_throughput.py
+	$(BIN)/python bench/report_render.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

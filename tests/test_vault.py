@@ -101,7 +101,7 @@ def test_a_failed_migration_changes_nothing(vault, monkeypatch):
         Migration(SCHEMA_VERSION + 1, "broken", "CREATE TABLE y (a INT); SELEKT;"),
     ]
     monkeypatch.setattr(selfdata.vault, "migrations", lambda: broken)
-    with pytest.raises(VaultError, match="migration 0002_broken failed"):
+    with pytest.raises(VaultError, match=f"migration {SCHEMA_VERSION + 1:04d}_broken failed"):
         open_vault(vault, read_only=False)
     monkeypatch.undo()
     with open_vault(vault) as con:

@@ -33,6 +33,7 @@ from selfdata.doctor import run_checks
 from selfdata.errors import SelfdataError
 from selfdata.importers import Registry
 from selfdata.ingest import FileResult, forget, import_paths
+from selfdata.reports.cli import report_command, reports_group
 from selfdata.vault import open_vault, resolve_vault_path, vault_info
 
 __all__ = ["cli", "main"]
@@ -578,6 +579,10 @@ def demo_command(ctx: click.Context, out: Path | None, years: int) -> None:
         quiet=True,
     )
     ctx.invoke(vault_info_command)
+
+
+cli.add_command(report_command)
+cli.add_command(reports_group)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

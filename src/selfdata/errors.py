@@ -6,11 +6,13 @@
     │   ├── VaultNotFoundError  no vault file where one was expected
     │   ├── VaultLockedError    another process holds the vault's write lock
     │   └── SchemaTooNewError   the vault was written by a newer selfdata
-    └── IngestError            an import failed; the vault is unchanged
-        ├── UnknownFormatError  no importer recognises the file
-        ├── AmbiguousFormatError several importers claim the file
-        ├── ParseError          the file is corrupt or truncated (names the line)
-        └── UnsafeInputError    the file tries an XML entity bomb or similar
+    ├── IngestError            an import failed; the vault is unchanged
+    │   ├── UnknownFormatError  no importer recognises the file
+    │   ├── AmbiguousFormatError several importers claim the file
+    │   ├── ParseError          the file is corrupt or truncated (names the line)
+    │   └── UnsafeInputError    the file tries an XML entity bomb or similar
+    ├── TemplateError          a report template cannot be used (selfdata.reports.errors)
+    └── ReportError            a report failed while rendering; nothing was written
 
 The CLI turns any of these into one line on stderr and a non-zero exit; each
 exception builds its message from structured fields so that the line says what

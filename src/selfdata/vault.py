@@ -13,6 +13,7 @@ progress bar. Read-only connections also cannot read or write other files.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections.abc import Sequence
@@ -225,7 +226,9 @@ def _connect(
             wait = min(wait * 2, _LONGEST_WAIT_S)
         except duckdb.Error as error:
             raise VaultError(f"cannot open the vault {path}: {_first_line(error)}") from error
-    con.execute("SET enable_progress_bar = false")
+    # In a Jupyter kernel without ipywidgets DuckDB refuses this setting itself.
+    with contextlib.suppress(duckdb.InvalidInputException):
+        con.execute("SET enable_progress_bar = false")
     try:
         con.execute("SET TimeZone = ?", [timezone])
     except duckdb.Error as error:
