@@ -169,16 +169,6 @@ def test_the_average_night(imported: Imported) -> None:
     assert frame["asleep_min"].null_count() == len(nights) - len(staged)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "analytics bug, selfdata/analytics/health.py _nights_sql() (sleep_nights): when a night "
-        "has only the iPhone's in_bed (Watch not worn, stages NULL) and a Watch nap ends the same "
-        "local day, QUALIFY row_number() ORDER BY coalesce(asleep_min, 0) DESC keeps the 30-min "
-        "nap as the night and drops the 9-hour night; expected the night (in_bed 550 min, "
-        "asleep NULL), got the nap (in_bed 30, asleep 30). Demo: night 2026-03-15."
-    ),
-)
 def test_a_nap_never_replaces_a_night(imported: Imported) -> None:
     frame = health.sleep_nights(imported.vault)
     rows = {r["night"]: r for r in frame.iter_rows(named=True)}
@@ -275,17 +265,6 @@ def test_recurring_finds_the_subscriptions_and_the_price_rise(imported: Imported
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "analytics weakness, selfdata/analytics/spending.py recurring(): a weekly grocery shop "
-        "passes as a weekly recurring payment: Tesco every Saturday (51 shops, 38.43-86.94 GBP, "
-        "median absolute deviation 10% of the median) and Sainsbury's every Tuesday (50 shops, "
-        "9.58-24.37 GBP, MAD 15%) are under max_amount_spread 0.25 with a median gap of 7 days; "
-        "the docstring says 'price rises pass, groceries not'. Expected the subscriptions and "
-        "the fixed-price monthly cinema, got Tesco and Sainsbury's too."
-    ),
-)
 def test_recurring_finds_nothing_but_the_subscriptions(imported: Imported) -> None:
     found = set(spending.recurring(imported.vault)["merchant"].to_list())
     regular = imported.truth.subscriptions + imported.truth.other_regular

@@ -550,8 +550,12 @@ def _nights_sql() -> str:
         FROM nights
         WHERE ($night_from IS NULL OR night >= $night_from::DATE)
           AND ($night_to IS NULL OR night <= $night_to::DATE)
+        -- The night is the day's longest session, by time in bed or asleep, so a
+        -- watch nap does not displace a night only the phone saw (in bed, no stages).
         QUALIFY row_number() OVER (
-            PARTITION BY night ORDER BY coalesce(asleep_min, 0) DESC, in_bed_min DESC) = 1
+            PARTITION BY night
+            ORDER BY greatest(coalesce(in_bed_min, 0), coalesce(asleep_min, 0)) DESC,
+                     coalesce(asleep_min, 0) DESC) = 1
     """
 
 

@@ -233,7 +233,10 @@ def recurring(
     - at least two thirds of the gaps fall in that range (one skipped month
       does not hide a subscription; a shop visited at random does not pass);
     - the median absolute deviation of the amounts is at most
-      `max_amount_spread` of their median (price rises pass, groceries not).
+      `max_amount_spread` of their median (price rises pass);
+    - weekly series also repeat their amount from one charge to the next at
+      least half the time (a weekly box does, a weekly shop does not; monthly
+      bills may vary and still count).
 
     `next_expected` is the last charge plus one period (calendar months for
     monthly, quarterly and yearly). `active` is false when, at the latest
@@ -273,6 +276,7 @@ def recurring(
                    min(booked_date) AS first_charge, max(booked_date) AS last_charge,
                    any_value(typical) AS typical, arg_max(cost, booked_date) AS last_amount,
                    median(abs(cost - typical)) AS spread,
+                   count(*) FILTER (WHERE cost = previous) AS repeats,
                    coalesce(list({{'date': booked_date, 'old_amount': previous,
                                    'new_amount': cost}} ORDER BY booked_date)
                             FILTER (WHERE cost <> previous), []) AS price_changes
@@ -303,6 +307,9 @@ def recurring(
               AND 3 * len(list_filter(s.gaps, lambda g: g BETWEEN p.lo AND p.hi))
                   >= 2 * len(s.gaps)
               AND s.spread <= s.typical * $spread
+              -- A weekly shop varies from week to week; a weekly payment mostly
+              -- repeats its amount. (Monthly bills may vary: they still count.)
+              AND (p.period <> 'weekly' OR 2 * s.repeats >= s.charges - 1)
         )
         SELECT merchant, category, currency, period, charges, first_charge, last_charge,
                typical AS typical_amount, last_amount, next_expected,
