@@ -328,7 +328,7 @@ def test_a_locked_vault_is_one_line_naming_the_process(tmp_path, vault):
 
 def test_demo_writes_real_exports_and_imports_them_once(tmp_path, cli):
     out = tmp_path / "demo"
-    first = cli("demo", "--out", str(out))
+    first = cli("demo", "--out", str(out), "--no-reports")
     assert first.exit_code == 0, first.output
     files = sorted(p for p in out.rglob("*") if p.is_file())
     # export.zip's export_cda.xml is a member no importer reads: skipped, said so.
@@ -338,7 +338,7 @@ def test_demo_writes_real_exports_and_imports_them_once(tmp_path, cli):
         + lines(first.output)[1].split("; ")[1],
     ]
     assert "schema version  2" in first.output
-    second = cli("demo", "--out", str(out))
+    second = cli("demo", "--out", str(out), "--no-reports")
     assert lines(second.output)[1] == (
         f"{len(files) + 1} files: 0 imported, {len(files)} unchanged, 1 skipped, 0 failed; "
         "0 new rows."

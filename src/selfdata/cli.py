@@ -34,6 +34,7 @@ from selfdata.errors import SelfdataError
 from selfdata.importers import Registry
 from selfdata.ingest import FileResult, forget, import_paths
 from selfdata.reports.cli import report_command, reports_group
+from selfdata.reports.render import Rendered
 from selfdata.vault import open_vault, resolve_vault_path, vault_info
 
 __all__ = ["cli", "main"]
@@ -551,34 +552,59 @@ def _derived(result: DeriveResult) -> str:
     type=click.Path(file_okay=False, path_type=Path),
     help="Where to write the demo export files. Default: demo/ beside the vault.",
 )
-@click.option("--years", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option(
+    "--years", type=click.IntRange(min=1), default=1, show_default=True, help="Years of data."
+)
+@click.option("--no-reports", is_flag=True, help="Import only; render no report.")
 @click.pass_context
-def demo_command(ctx: click.Context, out: Path | None, years: int) -> None:
-    """Write a synthetic person's export files, import them and show the vault.
+def demo_command(ctx: click.Context, out: Path | None, years: int, no_reports: bool) -> None:
+    """Write a synthetic person's year as export files, import them, render every report.
 
-    The files are real exports in their real formats, so the demo runs the
-    same importers your own files will. Running it again imports nothing new.
+    Alex's Apple Health export, Google location history, bank statements (OFX,
+    camt.053, a Monzo CSV), a Green Button feed and GPX/FIT workouts are real
+    files in their real formats, so the demo runs the same importers your own
+    files will. Then every curated report is rendered and the index's path is
+    printed. Running it again imports nothing new and renders nothing again.
 
     \b
     Example:
         selfdata demo
-        selfdata --vault /tmp/demo.duckdb demo --years 3
+        selfdata --vault /tmp/demo.duckdb demo --years 3 --no-reports
     """
-    from selfdata.demo import write_demo
+    from selfdata.demo import DEMO_TODAY, write_demo
+    from selfdata.reports.showcase import render_demo_reports
 
     vault = _vault_path(ctx)
     folder = out or vault.parent / "demo"
     files = write_demo(folder, years=years)
     click.echo(f"Wrote {len(files)} demo export files to {folder}")
-    ctx.invoke(
-        import_command,
-        paths=(folder,),
-        importer=None,
-        lock_timeout=None,
-        options={},
-        quiet=True,
-    )
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    with _ProgressBar(err, enabled=err.is_terminal) as progress:
+        results = import_paths([folder], vault=vault, progress=progress)
+    click.echo(_import_summary(results))
+    changed = any(r.status == "imported" for r in results)
+    if changed:
+        click.echo(_categorized(categorize(vault)))
+        click.echo(_derived(derive(vault)))
     ctx.invoke(vault_info_command)
+    if no_reports:
+        return
+
+    def said(template: str, outcome: Rendered | SelfdataError | None) -> None:
+        if outcome is None:
+            click.echo(f"unchanged report {template}")
+        elif isinstance(outcome, SelfdataError):
+            click.echo(f"failed report {template}: {outcome}")
+        else:
+            click.echo(f"rendered {outcome.path} in {outcome.seconds:.1f} s")
+
+    click.echo("Rendering the reports (each in its own Jupyter kernel)...")
+    _, failed, index = render_demo_reports(
+        vault, today=DEMO_TODAY, years=years, changed=changed, on_done=said
+    )
+    click.echo(f"Reports: {index}  (open it in any browser: file://{index.resolve()})")
+    if failed:
+        ctx.exit(1)
 
 
 cli.add_command(report_command)
