@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint typecheck bench clean
+.PHONY: test demo lab lint typecheck bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,13 +15,13 @@ $(STAMP): $(BIN)/python pyproject.toml
 	touch $(STAMP)
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests bench templates
-	$(BIN)/ruff format --check src tests bench templates
+	$(BIN)/ruff check src tests bench templates notebooks
+	$(BIN)/ruff format --check src tests bench templates notebooks
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench templates
-	$(BIN)/ruff format --check src tests bench templates
+	$(BIN)/ruff check src tests bench templates notebooks
+	$(BIN)/ruff format --check src tests bench templates notebooks
 	$(BIN)/mypy
 
 typecheck: $(STAMP)
@@ -29,6 +29,9 @@ typecheck: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/selfdata demo
+
+lab: $(STAMP)
+	$(BIN)/selfdata lab
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest_throughput.py

@@ -8,6 +8,8 @@ exit status 2. `--debug` shows the traceback instead.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -605,6 +607,64 @@ def demo_command(ctx: click.Context, out: Path | None, years: int, no_reports: b
     click.echo(f"Reports: {index}  (open it in any browser: file://{index.resolve()})")
     if failed:
         ctx.exit(1)
+
+
+# --- lab ----------------------------------------------------------------------------
+
+
+@cli.command("lab", context_settings=_CONTEXT)
+@click.option(
+    "--dir",
+    "folder",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="The notebooks folder. Default: notebooks/ of the selfdata checkout.",
+)
+@click.option("--port", type=click.IntRange(1, 65535), help="The port JupyterLab listens on.")
+@click.option("--no-browser", is_flag=True, help="Do not open a browser window.")
+@click.pass_context
+def lab_command(
+    ctx: click.Context, folder: Path | None, port: int | None, no_browser: bool
+) -> None:
+    """Start JupyterLab on the notebooks, with the vault's path in $SELFDATA_VAULT.
+
+    Start with getting-started.ipynb: it opens the vault read-only (an import
+    can run beside it), lists the tables, plots the analytics and runs plain
+    SQL. JupyterLab is started with its news feed, update check and PyPI
+    extension search off, so it makes no call outside this machine; charts are
+    drawn locally as SVG.
+
+    \b
+    Example:
+        selfdata lab
+        selfdata --vault ~/vaults/me.duckdb lab --port 8899 --no-browser
+    """
+    folder = folder or _notebooks_dir()
+    vault = _vault_path(ctx)
+    env = {**os.environ, "SELFDATA_VAULT": str(vault), "SELFDATA_HOME": str(vault.parent)}
+    command = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        f"--ServerApp.root_dir={folder}",
+        "--LabApp.news_url=None",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        # The default extension manager searches PyPI: read-only lists what is installed.
+        "--LabApp.extension_manager=readonly",
+    ]
+    if os.geteuid() == 0:  # a container's root user: JupyterLab refuses root without this
+        command.append("--allow-root")
+    if port:
+        command.append(f"--ServerApp.port={port}")
+    if no_browser:
+        command.append("--ServerApp.open_browser=False")
+    ctx.exit(subprocess.run(command, env=env, check=False).returncode)
+
+
+def _notebooks_dir() -> Path:
+    folder = Path(__file__).resolve().parents[2] / "notebooks"
+    if not folder.is_dir():
+        raise SelfdataError(f"no notebooks folder at {folder}: name one with --dir")
+    return folder
 
 
 cli.add_command(report_command)
