@@ -233,7 +233,7 @@ def test_vault_info(tmp_path, cli, registry, vault):
     cli("import", str(write(tmp_path / "jan.tally", STATEMENT)))
     output = lines(cli("vault", "info").output)
     assert output[0] == f"vault           {vault}"
-    assert output[2] == "schema version  2 (selfdata 0.1.0)"
+    assert output[2] == "schema version  3 (selfdata 0.1.0)"
     assert output[3] == "imports         1"
     assert ["transactions", "3"] in [line.split() for line in output]
     assert ["money", "3", "2024-01-02", "2024-01-03"] in [line.split() for line in output]
@@ -337,7 +337,7 @@ def test_demo_writes_real_exports_and_imports_them_once(tmp_path, cli):
         f"{len(files) + 1} files: {len(files)} imported, 0 unchanged, 1 skipped, 0 failed; "
         + lines(first.output)[1].split("; ")[1],
     ]
-    assert "schema version  2" in first.output
+    assert "schema version  3" in first.output
     second = cli("demo", "--out", str(out), "--no-reports")
     assert lines(second.output)[1] == (
         f"{len(files) + 1} files: 0 imported, {len(files)} unchanged, 1 skipped, 0 failed; "

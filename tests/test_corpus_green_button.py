@@ -41,7 +41,7 @@ EXPECTED: dict[str, tuple[int, tuple[str, str], set[int | None], float, Decimal 
     # No ReadingType and no LocalTimeParameters: Wh assumed, offset unknown.
     PGE: (2280, ("electricity", "kWh"), {None}, 496406.375, None, None),
     # 9 daily blocks x 24 hourly readings; tzOffset -18000 in January: EST.
-    NIST: (216, ("electricity", "kWh"), {-300}, 199.563, Decimal("22.0556"), "USD"),
+    NIST: (216, ("electricity", "kWh"), {-300}, 199.563, Decimal("22.05567"), "USD"),
     # An empty ReadingType and <kind/>: Wh of electricity assumed (flagged in extra).
     # tzOffset +18000 kept as given, plus DST in July: +360.
     GAS_PROVIDER: (36, ("electricity", "kWh"), {360}, 2651.0, Decimal("5164.14"), None),
@@ -164,7 +164,7 @@ def test_corpus_readings_read_exactly_as_written(vault: Path) -> None:
         -300,
         3600,
         0.273,  # 273 Wh
-        Decimal("0.0082"),  # 819 hundred-thousandths of a dollar
+        Decimal("0.00819"),  # 819 hundred-thousandths of a dollar
     )
     assert firsts[PGE] == (
         "GreenButtonConnect/espi/1_1/resource/Subscription/0/UsagePoint/1",
@@ -208,6 +208,6 @@ def test_corpus_quirks_survive_into_extra(vault: Path) -> None:
         {"assumed_unit": "Wh", "commodity_assumed": True, "quality": "valid"}
     ]
     assert {row[0] for row in extras[NIST]} == {None}
-    # The NIST sample's tier prices: 273 Wh at 819, 819 Wh at 2457 (0.02457 -> 0.0246).
+    # The NIST sample's tier prices: 273 Wh at 819, 819 Wh at 2457 hundred-thousandths.
     prices = by_file(vault, "quantity, cost", "i.file_name LIKE '%TestGBData%'")
-    assert (0.819, Decimal("0.0246")) in prices[NIST]
+    assert (0.819, Decimal("0.02457")) in prices[NIST]

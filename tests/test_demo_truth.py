@@ -296,15 +296,6 @@ def test_monthly_electricity(imported: Imported) -> None:
         assert abs(row["cost"] - cost) <= Decimal("0.00005") * 24 * 31, row["month"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "importer precision, selfdata/importers/green_button.py: ESPI <cost> is in "
-        "hundred-thousandths of the currency (5 decimals) but energy_readings.cost is "
-        "DECIMAL(18,4), so each reading is rounded; over a month of hourly readings the total "
-        "drifts, e.g. July 2025: the feed says 40.91554 GBP, energy.monthly() gives 40.9135."
-    ),
-)
 def test_monthly_electricity_cost_is_exact(imported: Imported) -> None:
     frame = energy.monthly(imported.vault, commodity="electricity")
     for row in frame.iter_rows(named=True):

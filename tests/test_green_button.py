@@ -144,7 +144,7 @@ def test_electricity_feed_with_reading_type_last_gives_whole_rows() -> None:
             "start_at": utc(2024, 3, 10, 10),
             "utc_offset_min": -420,
             "quantity": 0.9805,
-            "cost": Decimal("0.2451"),  # 0.24513, rounded to the column's 4 places
+            "cost": Decimal("0.24513"),  # exact: the column keeps ESPI's 5 places
             "currency": "USD",
             "extra": {"quality": "estimated_reference_day"},
         },
@@ -153,7 +153,7 @@ def test_electricity_feed_with_reading_type_last_gives_whole_rows() -> None:
             "start_at": utc(2024, 3, 10, 11),
             "utc_offset_min": -420,
             "quantity": 0.001,
-            "cost": Decimal("0.0002"),  # 0.00025, half to even
+            "cost": Decimal("0.00025"),  # 25 hundred-thousandths, kept
             "currency": "USD",
             "extra": {"tou": 1},
         },
@@ -182,7 +182,7 @@ def test_gas_feed_with_an_empty_kind_takes_the_commodity_from_the_therm_unit() -
             "start_at": utc(2024, 2, 1, 5),
             "duration_s": 2505600,
             "quantity": 38.5,
-            "cost": Decimal("58.1234"),
+            "cost": Decimal("58.12345"),
         },
         {
             **common,
@@ -512,7 +512,7 @@ def test_feed_lands_in_the_vault_and_a_second_import_adds_nothing(tmp_path: Path
         vault,
         "SELECT sum(quantity), sum(cost), min(start_at)::VARCHAR, max(utc_offset_min) "
         "FROM energy_readings",
-    ) == [(pytest.approx(2.2315), Decimal("0.5578"), "2024-03-10 09:00:00+00", -420)]
+    ) == [(pytest.approx(2.2315), Decimal("0.55788"), "2024-03-10 09:00:00+00", -420)]
     [again] = import_files([path], vault)
     assert again.status == "already_imported"
 

@@ -59,7 +59,7 @@ that falls short of its length: 24 hours, or 23 or 25 on clock-change days,
 as the offsets of its first and last readings say.
 
 **Cost.** Costs are summed from the readings that carry them, prorated like
-the quantities, and given as DECIMAL(18, 4). A sum across currencies means
+the quantities, and given as DECIMAL(18, 5). A sum across currencies means
 nothing, so `cost` and `currency` are NULL on a row whose costs come in more
 than one; `cost_per_unit()` keeps currencies apart.
 
@@ -426,7 +426,7 @@ def cost_per_unit(
 
     Returns:
         `month`, `commodity`, `unit`, `currency`, `quantity` (use with a
-        cost), `cost` (DECIMAL(18, 4)), `cost_per_unit` (currency per
+        cost), `cost` (DECIMAL(18, 5)), `cost_per_unit` (currency per
         `unit`; NULL when `quantity` is 0) and `intervals_s`.
 
     Example:
@@ -641,7 +641,7 @@ def _merged(lists: str) -> str:
 
 def _decimal(amount: str) -> str:
     # Prorated costs are fractions of a cent; four places, as the column is stored.
-    return f"CAST(round({amount}, 4) AS DECIMAL(18, 4))"
+    return f"CAST(round({amount}, 5) AS DECIMAL(18, 5))"
 
 
 def _day_type(day: str) -> str:

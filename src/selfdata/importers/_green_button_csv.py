@@ -245,7 +245,7 @@ def _parsed(frame: pl.DataFrame) -> pl.DataFrame:
         end=end,
         duration_s=(minutes + inclusive.cast(pl.Int64)) * 60,
         cost_text=cost_text,
-        cost=cost_text.cast(pl.Decimal(18, 4), strict=False),
+        cost=cost_text.cast(pl.Decimal(18, 5), strict=False),
     ).with_columns(bad_cost=pl.col("cost").is_null() & pl.col("cost_text").is_not_null())
 
 

@@ -29,6 +29,7 @@ _ARROW = {
     "DATE": pa.date32(),
     "DECIMAL(18,2)": pa.decimal128(18, 2),
     "DECIMAL(18,4)": pa.decimal128(18, 4),
+    "DECIMAL(18,5)": pa.decimal128(18, 5),
 }
 
 # Shared by Python's re and Arrow's RE2. A missing zone means UTC, as the spec says.

@@ -45,7 +45,7 @@ Each IntervalReading is one `energy_readings` row:
   the UsagePoint says gas; its rows carry `"assumed_unit": "Wh"` and the import
   a repair note, so a wrong guess can be found and mended.
 - `cost` is `cost / 100000` (ESPI writes hundred-thousandths of the currency),
-  rounded half-even to the column's 4 decimals; `currency` is the ReadingType's
+  exact in the column's 5 decimals; `currency` is the ReadingType's
   ISO 4217 numeric code as letters (840 → USD), NULL when the feed gives none.
 - `start_at` is `timePeriod/start`, epoch seconds (fractions kept to the
   microsecond); `duration_s` its `duration`, else the ReadingType's
@@ -110,7 +110,7 @@ _SUMMARIES = frozenset({"ElectricPowerUsageSummary", "UsageSummary"})
 # Resources whose own leaf values the importer reads.
 _DESCRIBED = frozenset({"UsagePoint", "ReadingType", "LocalTimeParameters"})
 _ZONE = r"^\s*([+-])(\d{2}):?(\d{2})\s*$"
-_TEN_THOUSANDTH = Decimal("0.0001")
+_HUNDRED_THOUSANDTH = Decimal("0.00001")
 _json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
@@ -607,7 +607,7 @@ def _cost(text: str | None) -> str | None:
         return ""
     if not amount.is_finite():
         return ""
-    return str(amount.scaleb(-5).quantize(_TEN_THOUSANDTH, rounding=ROUND_HALF_EVEN))
+    return str(amount.scaleb(-5).quantize(_HUNDRED_THOUSANDTH, rounding=ROUND_HALF_EVEN))
 
 
 def _with_offsets(frame: pl.DataFrame, series: dict[int, _Series]) -> pl.DataFrame:
