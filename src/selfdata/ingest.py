@@ -22,9 +22,12 @@ Any failure before the commit leaves the vault exactly as it was.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
 import os
 import shutil
+import sys
 import tempfile
 import time
 import zipfile
@@ -37,6 +40,7 @@ from typing import Any, Protocol
 
 import duckdb
 import psutil
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from selfdata.config import load_settings
@@ -66,7 +70,19 @@ _IDENTITY_KEYED = frozenset({"accounts", "workouts"})
 _REJECT_SAMPLES = 5
 _HASH_FIRST_BYTES = 64 << 20
 _STAGING_PREFIX = ".selfdata-staging-"
-_WRITE_MEMORY = "256MB"
+# An import's whole peak memory stays under 300 MB: the write phase gives DuckDB
+# what the process has left below _PEAK_MEMORY (DuckDB uses up to 16 MB beyond
+# its limit), within _WRITE_MEMORY. More is faster (a first import of 1M rows
+# takes 40% more CPU in 40 MB than in 192 MB), less fails: each DuckDB thread
+# needs its share, so a second thread only runs with _TWO_THREADS (never more
+# than two, whatever the machine); when DuckDB still runs out (deduping 1M rows
+# against as many needs 80 MB with one thread), the write is tried again with
+# one thread, then with _RETRY_MEMORY.
+_PEAK_MEMORY = 285 << 20
+_DUCKDB_OVERHEAD = 16 << 20
+_WRITE_MEMORY = (32 << 20, 256 << 20)
+_TWO_THREADS = 48 << 20
+_RETRY_MEMORY = 128 << 20
 
 
 class Progress(Protocol):
@@ -388,33 +404,88 @@ def _stage(
     hashing: Future[str],
     known: dict[str, int],
 ) -> _Staged | None:
-    """Write the importer's batches to Parquet files in `folder`, one per batch.
+    """Write the importer's batches to Parquet files in `folder`.
 
     Parquet keeps memory flat whatever the file's size, costs little to write,
     and DuckDB reads it back in parallel inside the short write transaction.
-    (Running the importer in a second thread, one batch ahead, was measured
-    and gained nothing: the glue between batches holds the GIL.) Returns None
-    as soon as the file's hash shows it was imported before.
+    Consecutive batches of a table with the same columns go to one file, one
+    row group each (fewer files to open and read). Returns None as soon as
+    the file's hash shows it was imported before.
     """
     staged = _Staged({}, {}, Counter(), [])
     source.rejects = staged.rejects
     if progress:
         source.on_bytes = progress.advance
+    writers = _StagingWriters(folder)
     try:
-        for number, batch in enumerate(_batches(source, importer)):
+        for batch in _batches(source, importer):
             if _earlier(hashing, known) is not None:
                 return None
             if batch.rows.num_rows == 0:
                 continue
             _check_columns(source, importer, batch)
-            path = folder / f"{batch.table}-{number:06d}.parquet"
-            pq.write_table(batch.rows, path, compression="none")
-            staged.files.setdefault(batch.table, []).append(path)
+            new_file = writers.write(batch.table, batch.rows)
+            if new_file is not None:
+                staged.files.setdefault(batch.table, []).append(new_file)
             staged.columns.setdefault(batch.table, set()).update(batch.rows.column_names)
             staged.rows[batch.table] += batch.rows.num_rows
     finally:
         source.on_bytes = None
+        writers.close()
     return staged
+
+
+def _release_memory() -> None:
+    """Hand the memory staging freed back to the system.
+
+    Arrow's allocator and glibc's keep freed memory for reuse; the write
+    phase's peak is the staging's leftovers plus DuckDB's memory limit.
+    """
+    pa.default_memory_pool().release_unused()
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):  # not glibc (musl): nothing to trim
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+class _StagingWriters:
+    """One open Parquet file per table, while its batches keep the same schema.
+
+    Written for speed, to be read once moments later: no compression and no
+    statistics (nothing filters on them); dictionary encoding only for the
+    columns an importer already dictionary-encoded, since trying it on every
+    column costs more than the rest of the write.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.files = 0
+        self.open: dict[str, tuple[pa.Schema, pq.ParquetWriter]] = {}
+
+    def write(self, table: str, rows: pa.Table) -> Path | None:
+        """Append `rows`; returns the path of the file it opened for them, if it did."""
+        path = None
+        schema, writer = self.open.get(table, (None, None))
+        if schema is None or writer is None or not schema.equals(rows.schema):
+            if writer is not None:
+                writer.close()
+            self.files += 1
+            path = self.folder / f"{table}-{self.files:06d}.parquet"
+            encoded = [f.name for f in rows.schema if pa.types.is_dictionary(f.type)]
+            writer = pq.ParquetWriter(
+                path,
+                rows.schema,
+                compression="none",
+                use_dictionary=encoded,
+                write_statistics=False,
+            )
+            self.open[table] = (rows.schema, writer)
+        writer.write_table(rows)
+        return path
+
+    def close(self) -> None:
+        for _, writer in self.open.values():
+            writer.close()
+        self.open.clear()
 
 
 def _batches(source: Source, importer: Importer) -> Iterator[Batch]:
@@ -458,6 +529,33 @@ def _write(
     lock_timeout: float | None,
     started_at: float,
 ) -> FileResult:
+    _release_memory()  # what staging (and hashing) freed, before DuckDB takes its share
+    left = _PEAK_MEMORY - psutil.Process().memory_info().rss - _DUCKDB_OVERHEAD
+    memory = min(max(left, _WRITE_MEMORY[0]), _WRITE_MEMORY[1])
+    first = (2 if memory >= _TWO_THREADS else 1, memory)
+    tries = list(dict.fromkeys([first, (1, memory), (1, max(memory, _RETRY_MEMORY))]))
+    write = (source, importer, digest, staged, vault_path, lock_timeout, started_at)
+    for threads, limit in tries[:-1]:
+        try:
+            return _write_once(*write, threads=threads, memory=limit)
+        except duckdb.OutOfMemoryException:
+            pass  # rolled back: try again with one thread, then with more memory
+    threads, limit = tries[-1]
+    return _write_once(*write, threads=threads, memory=limit)
+
+
+def _write_once(
+    source: Source,
+    importer: Importer,
+    digest: str,
+    staged: _Staged,
+    vault_path: Path,
+    lock_timeout: float | None,
+    started_at: float,
+    *,
+    threads: int,
+    memory: int,
+) -> FileResult:
     result = FileResult(source.display_name, "imported", importer.name)
     result.rejected = dict(Counter(r.table for r in staged.rejects))
     result.reject_samples = staged.rejects[:_REJECT_SAMPLES]
@@ -465,7 +563,8 @@ def _write(
     with open_vault(vault_path, read_only=False, lock_timeout=lock_timeout) as con:
         # DuckDB spills to disk beyond this, so a big import keeps memory flat; the
         # order of rows in the vault means nothing, so DuckDB may insert in parallel.
-        con.execute(f"SET memory_limit = '{_WRITE_MEMORY}'")
+        con.execute(f"SET memory_limit = '{memory >> 20}MB'")
+        con.execute(f"SET threads = {threads}")
         con.execute("SET preserve_insertion_order = false")
         con.execute("BEGIN TRANSACTION")
         try:
@@ -504,13 +603,18 @@ def _insert_new(
 ) -> int:
     """Insert the staged rows whose natural key the vault holds fewer times than they occur.
 
-    Rows whose key the vault does not hold at all (nearly all of them, on a
-    first import) go straight in; only rows with a known key are numbered
-    within their key and compared with the vault's count.
+    A table with nothing to compare with (a first import) takes the rows
+    straight in. Otherwise the staged rows and the vault's rows with a key the
+    file has are numbered together in each key's partition, the vault's first,
+    so a staged row's position there, less the vault's count, is its
+    occurrence within the file: it is new when that exceeds the vault's
+    count. Windows sort, and sorts spill to disk, so this stays within the
+    write's memory limit however many keys overlap (a GROUP BY of the vault's
+    counts did not; setting the rows with new keys apart with an ANTI JOIN
+    took twice as long).
     """
     keys = NATURAL_KEYS[table]
     key_list = ", ".join(keys)
-    match = " AND ".join(f"s.{k} IS NOT DISTINCT FROM e.{k}" for k in keys)
     paths = ", ".join("'" + str(path).replace("'", "''") + "'" for path in staged.files[table])
     # Every canonical column, cast to its type, so keys compare like with like.
     present = staged.columns[table]
@@ -518,44 +622,39 @@ def _insert_new(
         f"CAST({name} AS {kind}) AS {name}" if name in present else f"NULL::{kind} AS {name}"
         for name, kind in canonical_columns()[table].items()
     )
-    identity = table in _IDENTITY_KEYED
-    # An identity-keyed row (an account, a workout) exists once, however often a file repeats it.
-    first_only = f"QUALIFY row_number() OVER (PARTITION BY {key_list}) = 1" if identity else ""
-    more = (
-        ""
-        if identity
-        else f"""
-        UNION ALL
-        SELECT s.* EXCLUDE (_occurrence), ? AS import_id FROM (
-            SELECT s.*, row_number() OVER (PARTITION BY {key_list}) AS _occurrence
-            FROM staged AS s SEMI JOIN existing AS e ON {match}
-        ) AS s JOIN existing AS e ON {match}
-        WHERE s._occurrence > e._have
-        """
-    )
     staged_sql = f"SELECT {columns} FROM read_parquet([{paths}], union_by_name = true)"
+    # An identity-keyed row (an account, a workout) exists once, however often a file repeats it.
+    identity = table in _IDENTITY_KEYED
+    first_only = f"QUALIFY row_number() OVER (PARTITION BY {key_list}) = 1" if identity else ""
     if _is_empty(con, table):
-        # Nothing to compare with (a first import): the rows go straight in.
         sql = f"""
             INSERT INTO main.{table} BY NAME
             SELECT s.*, ? AS import_id FROM ({staged_sql}) AS s {first_only}
         """
         return _run_insert(con, source, importer, table, sql, [import_id])
+    match = " AND ".join(f"s.{k} IS NOT DISTINCT FROM e.{k}" for k in keys)
+    new = "_have = 0 AND _position = 1" if identity else "_position - _have > _have"
     sql = f"""
         INSERT INTO main.{table} BY NAME
-        WITH staged AS ({staged_sql}),
-        existing AS (
-            SELECT {", ".join(f"e.{k}" for k in keys)}, count(*) AS _have
+        WITH staged AS NOT MATERIALIZED ({staged_sql}),
+        known AS (
+            SELECT {", ".join(f"e.{k}" for k in keys)}
             FROM main.{table} AS e SEMI JOIN staged AS s ON {match}
-            GROUP BY ALL
+        ),
+        numbered AS (
+            SELECT *,
+                count(*) FILTER (WHERE _known) OVER (PARTITION BY {key_list}) AS _have,
+                row_number() OVER (PARTITION BY {key_list} ORDER BY _known DESC) AS _position
+            FROM (
+                SELECT *, false AS _known FROM staged
+                UNION ALL BY NAME
+                SELECT *, true AS _known FROM known
+            )
         )
-        SELECT s.*, ? AS import_id FROM staged AS s ANTI JOIN existing AS e ON {match}
-        {first_only}
-        {more}
+        SELECT * EXCLUDE (_known, _have, _position), ? AS import_id
+        FROM numbered WHERE NOT _known AND {new}
     """
-    return _run_insert(
-        con, source, importer, table, sql, [import_id] if identity else [import_id, import_id]
-    )
+    return _run_insert(con, source, importer, table, sql, [import_id])
 
 
 def _is_empty(con: duckdb.DuckDBPyConnection, table: str) -> bool:
@@ -573,6 +672,8 @@ def _run_insert(
     """Run an INSERT, returning its row count; a value that does not cast is bad input."""
     try:
         row = first_row(con, sql, parameters)
+    except duckdb.OutOfMemoryException:
+        raise  # not the input's fault: `_write` tries again with less
     except duckdb.Error as error:
         raise ParseError(
             source.display_name,

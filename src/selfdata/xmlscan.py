@@ -16,6 +16,11 @@ references in attribute values. It assumes UTF-8 and that `>` in attribute
 values is escaped, as Apple's exports do. Comments are skipped, also when
 they contain `<`. A file that ends inside an element is reported as truncated
 with the line where that element starts.
+
+Where the optional C extension `selfdata._xmltok` is built (`native()`), Apple
+Health's importer reads its Records with it instead, many times faster; this
+module is then only its source of `CHUNK_BYTES` and line numbers, and the
+fallback that yields the same rows without a compiler.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ import pyarrow as pa
 from selfdata.errors import ParseError
 
 _xmltok: Any
-try:  # the optional C tokenizer; without it the numpy path reads the same rows
+try:  # the optional C reader; without it the numpy path reads the same rows
     from selfdata import _xmltok
 except ImportError:  # pragma: no cover - depends on the machine's build
     _xmltok = None
@@ -68,6 +73,9 @@ _LT = ord("<")
 # More distinct attribute layouts than this in one chunk: the rest go row by row.
 _MAX_LAYOUTS = 64
 _ATTRIBUTE = re.compile(r'([^\s=]+)\s*=\s*"([^"]*)"')
+# XML attribute-value normalisation: each white-space character becomes a space,
+# a CR LF pair one (end-of-line handling makes it one LF first).
+_WHITE_SPACE = re.compile(r"\r\n|[\t\n\r]")
 
 
 @dataclass
@@ -80,8 +88,6 @@ class Chunk:
     any), `offsets` (byte offset in the file, after repairs) and `element`
     (index of the tag's name in the `elements` asked for, -1 for others) are
     numpy arrays aligned with it. `repairs` counts removed control characters.
-    `values` holds the asked-for attributes of every tag when the C tokenizer
-    read the chunk.
     """
 
     pieces: pl.Series
@@ -91,18 +97,15 @@ class Chunk:
     offsets: npt.NDArray[np.int64]
     element: npt.NDArray[np.int16]
     repairs: int
-    values: dict[str, pl.Series] | None = None
 
     def attributes(self, mask: npt.NDArray[np.bool_], names: Sequence[str]) -> pl.DataFrame:
         """The named attributes of the tags where `mask` holds, unescaped."""
-        if self.values is None:
-            return attributes(self.pieces.filter(pl.Series(mask)), names)
-        keep = pl.Series(mask)
-        return pl.DataFrame({name: self.values[name].filter(keep) for name in names})
+        return attributes(self.pieces.filter(pl.Series(mask)), names)
 
 
 def native() -> bool:
-    """Whether the C tokenizer is built and not switched off (SELFDATA_PURE_PYTHON=1)."""
+    """Whether the C reader (`selfdata._xmltok`) is built and not switched off
+    (SELFDATA_PURE_PYTHON=1); importers then use it instead of `scan`."""
     return _xmltok is not None and os.environ.get("SELFDATA_PURE_PYTHON") != "1"
 
 
@@ -111,15 +114,13 @@ def scan(
     display_name: str,
     *,
     elements: Sequence[str] = (),
-    names: Sequence[str] = (),
     reopen: Callable[[], IO[bytes]] | None = None,
     top_depth: int = 1,
     chunk_bytes: int | None = None,
 ) -> Iterator[Chunk]:
     """Chunks of whole top-level elements (children of the root when top_depth is 1).
 
-    `elements` are the element names to number in `Chunk.element`; `names` the
-    attributes `Chunk.attributes` will be asked for. `reopen` gives a fresh
+    `elements` are the element names to number in `Chunk.element`. `reopen` gives a fresh
     stream of the same file, used only to turn a byte offset into a line
     number for an error message.
     """
@@ -127,7 +128,6 @@ def scan(
     depth = 0
     top_base = 0
     file_offset = 0
-    fast = native()
     size = chunk_bytes or CHUNK_BYTES
     while True:
         data = stream.read(size)
@@ -135,10 +135,7 @@ def scan(
         buffer, repairs = _repaired(carry + data)
         if not buffer:
             break
-        if fast:
-            split = _split_native(buffer, depth, top_depth, top_base, final, elements, names)
-        else:
-            split = _split(buffer, depth, top_depth, top_base, final, elements)
+        split = _split(buffer, depth, top_depth, top_base, final, elements)
         if split is None:  # one element bigger than the buffer: read more
             carry = buffer
             continue
@@ -252,7 +249,7 @@ def tag_attributes(piece: str) -> dict[str, str]:
 def _plain(value: str) -> str:
     """An attribute value as XML reads it: whitespace normalised, entities resolved."""
     if "\t" in value or "\n" in value or "\r" in value:
-        value = re.sub(r"[\t\n\r]", " ", value)
+        value = _WHITE_SPACE.sub(" ", value)
     return html.unescape(value) if "&" in value else value
 
 
@@ -320,40 +317,6 @@ def _split(
     )
 
 
-def _split_native(
-    buffer: bytes,
-    depth: int,
-    top_depth: int,
-    top_base: int,
-    final: bool,
-    elements: Sequence[str],
-    names: Sequence[str],
-) -> tuple[Chunk, int, int] | None:
-    """The same as `_split`, with the C tokenizer reading tags and attribute values."""
-    assert _xmltok is not None
-    found, complete, raw_starts, raw_kinds, raw_ids, columns = _xmltok.tokenize(
-        buffer, tuple(e.encode() for e in elements), tuple(n.encode() for n in names)
-    )
-    starts = np.frombuffer(raw_starts, dtype=np.int64)
-    kinds = np.frombuffer(raw_kinds, dtype=np.int8)
-    cut = _cut_at(starts, kinds, depth, top_depth, final, complete)
-    if cut is None:
-        return None
-    count, used = cut
-    # A read may end inside a multi-byte character: only the part used must be UTF-8.
-    _check_utf8(buffer, used)
-    pieces = _pieces(buffer[:used], starts[:count])
-    element = np.frombuffer(raw_ids, dtype=np.int16)[:count]
-    chunk, used, depth_after = _chunk(
-        pieces, starts[:count], kinds[:count], element, depth, top_depth, top_base, used
-    )
-    chunk.values = {
-        name: _native_column(column, found, count)
-        for name, column in zip(names, columns, strict=True)
-    }
-    return chunk, used, depth_after
-
-
 def _cut_at(
     starts: npt.NDArray[np.int64] | npt.NDArray[np.intp],
     kinds: npt.NDArray[np.int8],
@@ -403,34 +366,6 @@ def _chunk(
     )
     depth_after = int(after[-1]) if len(after) else depth
     return chunk, used, depth_after
-
-
-def _native_column(column: tuple[bytes, bytes, bytes, bytes], found: int, count: int) -> pl.Series:
-    """One attribute of every tag, from the tokenizer's Arrow-style buffers."""
-    offsets, data, present, special = column
-    mask = np.frombuffer(present, dtype=np.uint8).astype(bool)
-    validity = pa.py_buffer(np.packbits(mask, bitorder="little").tobytes())
-    array = pa.LargeStringArray.from_buffers(
-        found, pa.py_buffer(offsets), pa.py_buffer(data), validity
-    ).slice(0, count)
-    series = pl.Series(array)
-    needs = np.frombuffer(special, dtype=np.uint8)[:count].astype(bool)
-    if not needs.any():
-        return series
-    unique = series.filter(pl.Series(needs)).unique()
-    mapping = {value: html.unescape(re.sub(r"[\t\n\r]", " ", value)) for value in unique}
-    return series.replace_strict(mapping, default=series, return_dtype=pl.String)
-
-
-def _check_utf8(buffer: bytes, used: int) -> None:
-    offsets = pa.py_buffer(np.array([0, used], dtype=np.int64).tobytes())
-    binary = pa.LargeBinaryArray.from_buffers(
-        pa.large_binary(), 1, [None, offsets, pa.py_buffer(buffer)]
-    )
-    try:
-        binary.cast(pa.large_string())
-    except pa.ArrowInvalid as error:
-        raise ParseError("the export", f"is not valid UTF-8: {error}") from error
 
 
 def _kinds_of(data: bytes, starts: npt.NDArray[np.intp]) -> npt.NDArray[np.int8]:
@@ -512,7 +447,7 @@ def _unescape(column: pl.Series) -> pl.Series:
     if not needs.any():
         return column
     special = column.filter(needs).unique()
-    mapping = {value: html.unescape(re.sub(r"[\t\n\r]", " ", value)) for value in special}
+    mapping = {value: html.unescape(_WHITE_SPACE.sub(" ", value)) for value in special}
     return column.replace_strict(mapping, default=column, return_dtype=pl.String)
 
 

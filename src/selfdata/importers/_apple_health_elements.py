@@ -1,8 +1,9 @@
-"""Apple Health elements built one by one: workouts and activity summaries.
+"""Apple Health elements built one by one: workouts, their routes, activity summaries.
 
 They are few (one per workout or day), so plain Python reads them clearly; the
-millions of records go through the column path in `apple_health.py`. The rules
-are those of docs/apple_health_rows.md.
+millions of records go through the C scanner (`_apple_health_records.py`) or
+the column path (`_apple_health_columns.py`). Both hand the few elements here
+as `Element`s. The rules are those of docs/apple_health_rows.md.
 """
 
 from __future__ import annotations
@@ -10,21 +11,32 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import polars as pl
 import pyarrow as pa
 
-from selfdata import xmlscan
 from selfdata.importers.base import stable_id
 from selfdata.importers.columns import canonical_schema, parse_iso_times
 from selfdata.importers.healthkit import convert, sport_for
 
-__all__ = ["attrs", "day", "parse_date", "route_points", "summary_rows", "workout"]
+__all__ = [
+    "Element",
+    "Part",
+    "day",
+    "location_row",
+    "parse_date",
+    "route_points",
+    "rows_table",
+    "summary_rows",
+    "workout",
+]
 
-DATE_FORMAT = "%Y-%m-%d %H:%M:%S %z"
 _DISTANCE_PREFIX = "HKQuantityTypeIdentifierDistance"
 _DURATION_UNITS = {"s": 1.0, "min": 60.0, "hr": 3600.0, "h": 3600.0}
 _SUMMARY = (
@@ -36,9 +48,116 @@ _SUMMARY = (
 _MOVE_TIME_GOALS = ("appleMoveTimeGoal", "appleMoveMinutesGoal")
 
 
-def attrs(piece: str) -> dict[str, str]:
-    """One tag's attributes, for the few elements built one by one (workouts, summaries)."""
-    return xmlscan.tag_attributes(piece)
+_JSON = pa.json_(pa.string())
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+# What the spec (and the oracle) call a date and a number.
+_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2})")
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+@dataclass
+class Element:
+    """A top-level element read one by one (a Workout, an ActivitySummary).
+
+    `children` are all its descendants in document order, each a dict of
+    `name`, `depth` (the element itself is 1), `offset` (of its `<` in the
+    file), `attrs` and `parent` (the name of the element it is in).
+    """
+
+    name: str
+    attrs: dict[str, str]
+    offset: int
+    children: list[dict[str, Any]] = field(default_factory=list)
+
+
+# Rejects: (table, reason, byte offset in the file).
+Rejects = list[tuple[str, str, int]]
+
+
+@dataclass
+class Part:
+    """What one stretch of the export holds: Record rows as Arrow tables, the
+    elements to read one by one, rejects, and the control characters removed.
+
+    `route_points`, when the C scanner read the inline routes, gives their
+    table (and rejects) once the workouts' ids are known, one per element
+    (None for an element that is not a kept workout), with their sources.
+    """
+
+    health: pa.Table | None
+    sleep: pa.Table | None
+    elements: list[Element]
+    rejects: Rejects
+    repairs: int = 0
+    route_points: (
+        Callable[[Sequence[str | None], Sequence[str | None]], tuple[pa.Table | None, Rejects]]
+        | None
+    ) = None
+
+
+def location_row(
+    attrs: dict[str, str], source: str | None, workout_id: str
+) -> dict[str, Any] | None:
+    """A route point of an inline `<Location>` (iOS 12 and older); None without a
+    usable date, latitude or longitude (one off the globe is not usable: the
+    vault refuses it, and would fail the whole file)."""
+    when = _instant(attrs.get("date"))
+    lat, lon = _plain_number(attrs.get("latitude")), _plain_number(attrs.get("longitude"))
+    if when is None or lat is None or lon is None or abs(lat) > 90 or abs(lon) > 180:
+        return None
+    extra = {
+        "course": _plain_number(attrs.get("course")),
+        "vertical_accuracy": _plain_number(attrs.get("verticalAccuracy")),
+    }
+    return {
+        "recorded_at": when[0],
+        "utc_offset_min": when[1],
+        "lat": lat,
+        "lon": lon,
+        "accuracy_m": _plain_number(attrs.get("horizontalAccuracy")),
+        "altitude_m": _plain_number(attrs.get("altitude")),
+        "speed_mps": _plain_number(attrs.get("speed")),
+        "source": source,
+        "workout_id": workout_id,
+        "extra": _compact_json(extra),
+    }
+
+
+def rows_table(rows: list[dict[str, Any]], table: str) -> pa.Table:
+    """Rows built one by one as an Arrow table of the canonical table's types.
+
+    Column by column from buffers: `pa.Table.from_pylist` would import pandas
+    (0.3 s, 40 MB), and polars would keep its own memory for the rest of the
+    import. `extra`, from json.dumps, is typed as JSON: DuckDB then stores it
+    without parsing it again.
+    """
+    columns = [_column([row.get(f.name) for row in rows], f.type) for f in canonical_schema(table)]
+    extra = canonical_schema(table).get_field_index("extra")
+    columns[extra] = pa.ExtensionArray.from_storage(_JSON, columns[extra])
+    return pa.Table.from_arrays(columns, names=canonical_schema(table).names)
+
+
+def _column(values: list[Any], kind: pa.DataType) -> pa.Array:
+    """One column of a canonical table: timestamps, int16, float64 or strings (None is null)."""
+    present = np.array([value is not None for value in values], dtype=np.bool_)
+    validity = None if present.all() else pa.py_buffer(np.packbits(present, bitorder="little"))
+    if kind == pa.string():
+        encoded = [value.encode() if value is not None else b"" for value in values]
+        ends = np.cumsum([0, *(len(text) for text in encoded)], dtype=np.int64)
+        data = pa.py_buffer(b"".join(encoded))
+        large = pa.Array.from_buffers(
+            pa.large_string(), len(values), [validity, pa.py_buffer(ends), data]
+        )
+        return large.cast(pa.string())
+    if pa.types.is_timestamp(kind):
+        micros = [(v - _EPOCH) // _MICROSECOND if v is not None else 0 for v in values]
+        numbers: npt.NDArray[Any] = np.array(micros, dtype=np.int64)
+    else:
+        dtype = np.int16 if kind == pa.int16() else np.float64
+        numbers = np.array([v if v is not None else 0 for v in values], dtype=dtype)
+    return pa.Array.from_buffers(kind, len(values), [validity, pa.py_buffer(numbers)])
 
 
 def workout(attrs: dict[str, str], children: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -102,26 +221,26 @@ def workout(attrs: dict[str, str], children: list[dict[str, Any]]) -> dict[str, 
 
 
 def summary_rows(attrs: dict[str, str], day: datetime) -> Iterator[dict[str, Any]]:
+    """One row per ring the summary has a value attribute for (the first name present)."""
     for metric, unit, names, goals in _SUMMARY:
-        value = next((_number(attrs.get(n)) for n in names if attrs.get(n) is not None), None)
-        if value is None:
+        text = next((attrs[name] for name in names if name in attrs), None)
+        if text is None:
             continue
         goal_names = goals if goals is not None else _MOVE_TIME_GOALS
-        goal = next((_number(attrs.get(n)) for n in goal_names if attrs.get(n) is not None), None)
-        written = attrs.get("activeEnergyBurnedUnit") if metric == "activity_move" else None
+        goal = _plain_number(next((attrs[name] for name in goal_names if name in attrs), None))
+        # Only the move ring has a unit of its own; the others are fixed.
+        written = (attrs.get("activeEnergyBurnedUnit") or unit) if unit == "kcal" else unit
         yield {
             "metric": metric,
             "start_at": day,
             "end_at": day + timedelta(days=1),
             "utc_offset_min": None,
-            "value": _converted(value, unit, written),
+            "value": _converted(_plain_number(text), unit, written),
             "unit": unit,
             "source_name": "Activity",
             "device": None,
             "source_type": "ActivitySummary",
-            "extra": _compact_json(
-                {"goal": _converted(goal, unit, written) if goal is not None else None}
-            ),
+            "extra": "{}" if goal is None else json.dumps({"goal": convert(goal, unit, written)}),
         }
 
 
@@ -150,21 +269,37 @@ def _number(text: str | None) -> float | None:
 
 
 def parse_date(text: str | None) -> tuple[datetime | None, int | None]:
-    if text is None:
-        return None, None
+    """`2023-03-26 08:10:00 +0200` -> (06:10 UTC, 120); (None, None) when it is not such a date."""
+    found = _instant(text)
+    return (None, None) if found is None else found
+
+
+def _instant(text: str | None) -> tuple[datetime, int] | None:
+    """`2023-03-26 08:10:00 +0200` -> (06:10 UTC, 120); None when it is not such a date."""
+    match = _DATE.fullmatch(text or "")
+    if match is None:
+        return None
+    year, month, mday, hour, minute, second, sign, off_h, off_m = match.groups()
     try:
-        moment = datetime.strptime(text, DATE_FORMAT)
-    except ValueError:
-        return None, None
-    offset = moment.utcoffset()
-    minutes = int(offset.total_seconds() // 60) if offset is not None else None
-    return moment.astimezone(UTC), minutes
+        local = datetime(int(year), int(month), int(mday), int(hour), int(minute), int(second))
+    except ValueError:  # 2023-02-30 and the like
+        return None
+    offset = (1 if sign == "+" else -1) * (int(off_h) * 60 + int(off_m))
+    return (local - timedelta(minutes=offset)).replace(tzinfo=UTC), offset
+
+
+def _plain_number(text: str | None) -> float | None:
+    """A plain decimal number (`inf`, `1_000` or `0x1` are not)."""
+    return float(text) if text is not None and _NUMBER.fullmatch(text) else None
 
 
 def day(text: str | None) -> datetime | None:
+    """`2024-05-04` -> its midnight, UTC (an ActivitySummary's day is already local)."""
+    if text is None or not _DAY.fullmatch(text):
+        return None
     try:
-        return datetime.strptime(text or "", "%Y-%m-%d").replace(tzinfo=UTC)
-    except ValueError:
+        return datetime.fromisoformat(text).replace(tzinfo=UTC)
+    except ValueError:  # 2024-02-30
         return None
 
 

@@ -17,6 +17,7 @@ __all__ = [
     "CONVERSIONS",
     "METRICS",
     "SLEEP_STAGES",
+    "conversion",
     "convert",
     "metric_for",
     "sport_for",
@@ -122,8 +123,20 @@ def convert(value: float, canonical: str | None, unit: str | None) -> float:
     """
     if canonical is None or unit is None:
         return value
-    factor, offset = CONVERSIONS.get((canonical, unit), (1.0, 0.0))
+    factor, offset = conversion(canonical, unit)
     return value * factor + offset
+
+
+def conversion(canonical: str | None, unit: str | None) -> tuple[float, float]:
+    """(factor, offset) taking a value in `unit` to the canonical unit: `value * factor + offset`.
+
+    Example:
+        >>> conversion("kg", "lb")
+        (0.45359237, 0.0)
+    """
+    if canonical is None or unit is None:
+        return 1.0, 0.0
+    return CONVERSIONS.get((canonical, unit), (1.0, 0.0))
 
 
 def sport_for(activity_type: str) -> str:
