@@ -84,3 +84,16 @@ def test_a_french_statement_and_an_energy_feed(tmp_path: Path, cli, vault: Path)
     profile = energy.hourly_profile(vault)
     assert len(profile) > 0
     assert profile["commodity"].unique().to_list() == ["electricity"]
+
+
+def test_an_ambiguous_csv_prints_the_settings_to_paste(tmp_path: Path, cli) -> None:
+    statement = tmp_path / "s.csv"
+    statement.write_text("Date,Description,Amount\n01/02/2024,COFFEE,-3.50\n03/04/2024,TESCO,-12\n")
+    result = cli("import", str(statement))
+    assert result.exit_code == 1
+    # Square brackets are TOML tables here, not console markup: they must survive.
+    assert "[importers.bank_csv]" in result.output
+    assert "[importers.bank_csv.profiles.mybank]" in result.output
+    assert result.output.strip().splitlines()[-1] == (
+        "1 file: 0 imported, 0 unchanged, 1 failed; 0 new rows."
+    )

@@ -101,9 +101,9 @@ def _vault_path(ctx: click.Context) -> Path:
 def _console() -> Console:
     # Plain text when not on a terminal, so output can be piped and tested;
     # wide enough that file names in tables are not cut.
-    console = Console(highlight=False, soft_wrap=True)
+    console = Console(highlight=False, soft_wrap=True, markup=False)
     if not console.is_terminal:
-        console = Console(highlight=False, soft_wrap=True, width=160)
+        console = Console(highlight=False, soft_wrap=True, markup=False, width=160)
     return console
 
 
@@ -155,7 +155,7 @@ def import_command(
         selfdata import --importer gpx odd-name.xml
         selfdata import --importer bank_csv -o profile=mybank statement.csv
     """
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
     with _ProgressBar(err, enabled=err.is_terminal and not quiet) as progress:
         results = import_paths(
             paths,
@@ -580,7 +580,7 @@ def demo_command(ctx: click.Context, out: Path | None, years: int, no_reports: b
     folder = out or vault.parent / "demo"
     files = write_demo(folder, years=years)
     click.echo(f"Wrote {len(files)} demo export files to {folder}")
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
     with _ProgressBar(err, enabled=err.is_terminal) as progress:
         results = import_paths([folder], vault=vault, progress=progress)
     click.echo(_import_summary(results))
