@@ -169,19 +169,23 @@ def import_command(
     for result in results:
         if not quiet or result.status == "failed":
             _print_result(out, result)
-    if any(r.new.get("transactions") for r in results):
-        # New statement lines get their merchant and category straight away.
-        categorized = categorize(_vault_path(ctx))
+    for line in _follow_up(_vault_path(ctx), results):
         if not quiet:
-            out.print(_categorized(categorized))
-    if any(r.new.get(table) for r in results for table in _MOBILITY_INPUTS):
-        # Visits and trips follow the points they are derived from.
-        derived = derive(_vault_path(ctx))
-        if not quiet:
-            out.print(_derived(derived))
+            out.print(line)
     out.print(_import_summary(results))
     if any(r.status == "failed" for r in results):
         ctx.exit(1)
+
+
+def _follow_up(vault: Path, results: Sequence[FileResult]) -> list[str]:
+    """What an import sets off, one line each: new statement lines get their
+    merchant and category, and visits and trips follow the points they come from."""
+    lines = []
+    if any(r.new.get("transactions") for r in results):
+        lines.append(_categorized(categorize(vault)))
+    if any(r.new.get(table) for r in results for table in _MOBILITY_INPUTS):
+        lines.append(_derived(derive(vault)))
+    return lines
 
 
 def _key_values(values: Sequence[str]) -> dict[str, str]:
@@ -585,9 +589,8 @@ def demo_command(ctx: click.Context, out: Path | None, years: int, no_reports: b
         results = import_paths([folder], vault=vault, progress=progress)
     click.echo(_import_summary(results))
     changed = any(r.status == "imported" for r in results)
-    if changed:
-        click.echo(_categorized(categorize(vault)))
-        click.echo(_derived(derive(vault)))
+    for line in _follow_up(vault, results):
+        click.echo(line)
     ctx.invoke(vault_info_command)
     if no_reports:
         return
