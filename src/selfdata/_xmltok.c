@@ -600,6 +600,28 @@ typedef struct {
     Buffer extra;
 } Rows;
 
+/* Rows and Points are structs of arrays that grow together: GROW reallocates one
+ * array of `r` to `capacity` entries (setting `failed` on error), FREE frees it. */
+#define GROW(field)                                                                    \
+    {                                                                                  \
+        void *grown = PyMem_RawRealloc(r->field, capacity * sizeof(*r->field));       \
+        if (grown) r->field = grown;                                                   \
+        else failed = 1;                                                               \
+    }
+#define FREE(field) PyMem_RawFree(r->field);
+
+/* The last step of growing: the `extra` JSON offsets (one more than rows), then the
+ * new capacity, only when every array grew. */
+static int grow_extra_ends(int32_t **extra_ends, Py_ssize_t *current, Py_ssize_t capacity,
+                           int failed) {
+    int32_t *ends = PyMem_RawRealloc(*extra_ends, (capacity + 1) * sizeof(int32_t));
+    if (ends) *extra_ends = ends;
+    if (failed || !ends) return -1;
+    if (*current == 0) (*extra_ends)[0] = 0;
+    *current = capacity;
+    return 0;
+}
+
 #define ROW_ARRAYS(X) \
     X(start) X(end) X(offset) X(zone) X(value) X(value_ok) X(type) X(unit) X(source) \
     X(device) X(text)
@@ -608,26 +630,12 @@ static int reserve_row(Rows *r) {
     if (r->n < r->capacity) return 0;
     Py_ssize_t capacity = r->capacity ? 2 * r->capacity : 1024;
     int failed = 0;
-#define GROW(field)                                                                    \
-    {                                                                                  \
-        void *grown = PyMem_RawRealloc(r->field, capacity * sizeof(*r->field));       \
-        if (grown) r->field = grown;                                                   \
-        else failed = 1;                                                               \
-    }
     ROW_ARRAYS(GROW)
-#undef GROW
-    int32_t *ends = PyMem_RawRealloc(r->extra_ends, (capacity + 1) * sizeof(int32_t));
-    if (ends) r->extra_ends = ends;
-    if (failed || !ends) return -1;
-    if (r->capacity == 0) r->extra_ends[0] = 0;
-    r->capacity = capacity;
-    return 0;
+    return grow_extra_ends(&r->extra_ends, &r->capacity, capacity, failed);
 }
 
 static void free_rows(Rows *r) {
-#define FREE(field) PyMem_RawFree(r->field);
     ROW_ARRAYS(FREE)
-#undef FREE
     PyMem_RawFree(r->extra_ends);
     PyMem_RawFree(r->extra.data);
 }
@@ -667,26 +675,12 @@ static int reserve_point(Points *r) {
     if (r->n < r->capacity) return 0;
     Py_ssize_t capacity = r->capacity ? 2 * r->capacity : 256;
     int failed = 0;
-#define GROW(field)                                                                    \
-    {                                                                                  \
-        void *grown = PyMem_RawRealloc(r->field, capacity * sizeof(*r->field));       \
-        if (grown) r->field = grown;                                                   \
-        else failed = 1;                                                               \
-    }
     POINT_ARRAYS(GROW)
-#undef GROW
-    int32_t *ends = PyMem_RawRealloc(r->extra_ends, (capacity + 1) * sizeof(int32_t));
-    if (ends) r->extra_ends = ends;
-    if (failed || !ends) return -1;
-    if (r->capacity == 0) r->extra_ends[0] = 0;
-    r->capacity = capacity;
-    return 0;
+    return grow_extra_ends(&r->extra_ends, &r->capacity, capacity, failed);
 }
 
 static void free_points(Points *r) {
-#define FREE(field) PyMem_RawFree(r->field);
     POINT_ARRAYS(FREE)
-#undef FREE
     PyMem_RawFree(r->extra_ends);
     PyMem_RawFree(r->extra.data);
 }
