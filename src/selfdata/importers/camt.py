@@ -70,7 +70,6 @@ indicator or any date is rejected with its line.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -81,6 +80,7 @@ from typing import Any, NamedTuple, NoReturn
 from selfdata import xmlsafe
 from selfdata.errors import ParseError
 from selfdata.importers.base import Batch, Source
+from selfdata.importers.columns import json_text as _json
 from selfdata.importers.money import (
     account_id,
     mask_number,
@@ -119,7 +119,6 @@ _KINDS = {
     **{"SVGS": "savings", "LLSV": "savings", "ONDP": "savings", "LOAN": "loan"},
 }
 _ROUNDED = "amount with more than two decimals rounded to cents (exact in extra.amount_exact)"
-_json = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def detect(head: bytes, filename: str) -> bool:

@@ -6,6 +6,7 @@ importer's batches always match the vault's columns and types.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Sequence
@@ -17,7 +18,14 @@ import pyarrow.compute as pc
 
 from selfdata.schema import canonical_columns
 
-__all__ = ["canonical_schema", "coordinate", "finite", "json_value", "parse_iso_times"]
+__all__ = [
+    "canonical_schema",
+    "coordinate",
+    "finite",
+    "json_text",
+    "json_value",
+    "parse_iso_times",
+]
 
 _ARROW = {
     "TIMESTAMP WITH TIME ZONE": pa.timestamp("us", tz="UTC"),
@@ -110,6 +118,11 @@ def coordinate(text: str | None, limit: float) -> float | None:
     """A latitude (limit 90) or longitude (limit 180), or None when missing or out of range."""
     number = finite(text) if text is not None else None
     return number if number is not None and -limit <= number <= limit else None
+
+
+# One encoder for every row (json.dumps with options builds a new one per call);
+# non-ASCII text stays as it is, so `extra` reads as the source wrote it.
+json_text = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def json_value(text: str) -> object:

@@ -68,7 +68,6 @@ bounded slices.
 from __future__ import annotations
 
 import io
-import json
 import math
 import struct
 from bisect import bisect_right
@@ -94,6 +93,7 @@ from selfdata.importers._fit_messages import (
 )
 from selfdata.importers.base import Batch, Source, stable_id
 from selfdata.importers.columns import canonical_schema
+from selfdata.importers.columns import json_text as _json
 
 __all__ = ["detect", "name", "patterns", "read", "tables", "version"]
 
@@ -144,8 +144,6 @@ _DECODER_TRIPS = (ArithmeticError, LookupError, ValueError, TypeError, Assertion
 _SEMICIRCLE = 180 / 2**31
 _MAX_OFFSET_MIN = 14 * 60  # the widest real UTC offsets are -12:00 and +14:00
 _UTC = pa.timestamp("us", tz="UTC")
-# One encoder for every row: json.dumps with options builds a new one per call.
-_json = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def detect(head: bytes, filename: str) -> bool:

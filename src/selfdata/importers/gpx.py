@@ -37,7 +37,6 @@ sum within each segment, and its heart rate comes from `hr` extensions.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Iterator, Sequence
@@ -60,6 +59,7 @@ from selfdata.importers.columns import (
     json_value,
     parse_iso_times,
 )
+from selfdata.importers.columns import json_text as _json
 
 __all__ = ["detect", "name", "patterns", "read", "tables", "version"]
 
@@ -114,8 +114,6 @@ _NOT_ACTIVITIES = frozenset(
 )
 _EARTH_RADIUS_M = 6_371_008.8
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# One encoder for every row: json.dumps with options builds a new one per call.
-_json = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def detect(head: bytes, filename: str) -> bool:

@@ -77,7 +77,6 @@ inside an aggregate or a tag (cut off), is a `ParseError` naming the line.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -89,6 +88,7 @@ from selfdata.errors import ParseError
 from selfdata.importers import _ofx_tree, money
 from selfdata.importers._ofx_tree import Element
 from selfdata.importers.base import Batch, Source
+from selfdata.importers.columns import json_text as _json
 
 __all__ = ["detect", "name", "patterns", "read", "tables", "version"]
 
@@ -133,7 +133,6 @@ _NUMBERS = frozenset(
 )
 _CENT = Decimal("0.01")
 _LIMIT = Decimal(10) ** 16  # DECIMAL(18,2)
-_json = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def detect(head: bytes, filename: str) -> bool:

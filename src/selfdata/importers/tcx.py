@@ -50,7 +50,6 @@ as compact Arrow chunks, until it ends: memory is bounded by the largest activit
 from __future__ import annotations
 
 import functools
-import json
 import math
 import re
 from collections.abc import Iterator, Sequence
@@ -71,6 +70,7 @@ from selfdata.importers.columns import (
     json_value,
     parse_iso_times,
 )
+from selfdata.importers.columns import json_text as _json
 
 __all__ = ["detect", "name", "patterns", "read", "tables", "version"]
 
@@ -112,7 +112,6 @@ _POINT_KEYS = {"HeartRateBpm": "hr", "DistanceMeters": "distance_m"}
 _VERSION_PARTS = ("VersionMajor", "VersionMinor", "BuildMajor", "BuildMinor")
 _HEART_RATE = "tcx:Trackpoint.HeartRateBpm"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_json = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def detect(head: bytes, filename: str) -> bool:
