@@ -59,10 +59,12 @@ __all__ = [
     "REQUIRED_PARAMETERS",
     "Parameter",
     "Template",
+    "check_parameters_cell",
     "coerce_parameters",
     "find_templates",
     "load_template",
     "notebook_parameters",
+    "read_manifest",
     "read_notebook",
     "template_folders",
     "templates_dir",
@@ -139,13 +141,28 @@ def load_template(name: str | Path) -> Template:
         >>> load_template("health").parameters["period"].default  # doctest: +SKIP
         'last-month'
     """
-    folder = _folder(name)
-    label = folder.name
-    manifest = _read_manifest(label, folder / _MANIFEST)
-    template = _template(label, folder, manifest)
-    defaults = notebook_parameters(template.name, template.notebook)
-    _check_cell_matches(template, defaults)
+    template = read_manifest(_folder(name))
+    check_parameters_cell(template)
     return template
+
+
+def read_manifest(folder: Path) -> Template:
+    """The template in `folder` from its `template.toml` alone (the notebook is not read).
+
+    Raises:
+        TemplateError: a manifest that cannot be read or lacks or mistypes a key.
+    """
+    return _template(folder.name, folder, _read_manifest(folder.name, folder / _MANIFEST))
+
+
+def check_parameters_cell(template: Template) -> None:
+    """Check the notebook's one `parameters` cell assigns exactly the manifest's parameters.
+
+    Raises:
+        TemplateError: no such cell, several, one doing more than assigning
+            literals, or names or defaults that differ from the manifest's.
+    """
+    _check_cell_matches(template, notebook_parameters(template.name, template.notebook))
 
 
 def notebook_parameters(template: str, notebook: Path) -> dict[str, Any]:
