@@ -196,8 +196,8 @@ def test_list_shows_templates_and_reports(run, vault):
     assert run("report", "tiny", "--period", "2025-06").exit_code == 0
     result = run("reports", "list")
     assert result.exit_code == 0
-    assert f"Templates in {FIXTURES}:" in result.output
-    assert re.search(r" tiny +0\.1\.0 +One sentence naming the period", result.output)
+    assert f"Templates (curated in {FIXTURES};" in result.output
+    assert re.search(r" tiny +0\.1\.0 +curated +One sentence naming the period", result.output)
     assert re.search(r" tiny +2025-06 +\d{4}-\d\d-\d\d \d\d:\d\d +/", result.output)
     listed = json.loads(run("reports", "list", "--json").output)
     assert [t["name"] for t in listed["templates"]] == ["broken", "phones_home", "slow", "tiny"]
@@ -207,7 +207,7 @@ def test_list_shows_templates_and_reports(run, vault):
         "wrong_default",
     ]
     assert re.search(
-        r" no_parameters +- +cannot be used: no_parameters.ipynb has no cell", result.output
+        r" no_parameters +- +- +cannot be used: no_parameters.ipynb has no cell", result.output
     )
     assert listed["reports"][0]["period"] == "2025-06"
 

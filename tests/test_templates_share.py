@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import zipfile
+from importlib.metadata import EntryPoint
 from pathlib import Path
 
 import nbformat
@@ -271,7 +272,7 @@ def test_resolve_curated_folder_and_unknown(authored: Path, vault: Path) -> None
     assert not resolve("health", vault).sandboxed
     assert resolve(authored, vault).origin == "folder"
     assert resolve(str(authored), vault).sandboxed
-    with pytest.raises(TemplateError, match=r"not found \(templates: data-coverage, health"):
+    with pytest.raises(TemplateError, match=r"not found in .* \(templates: data-coverage, health"):
         resolve("nope", vault)
 
 
@@ -281,3 +282,25 @@ def test_approvals_file_is_readable_toml(authored: Path, vault: Path) -> None:
     assert '["sleep-debt"]' in text
     assert store.approvals(vault)["sleep-debt"].source == 'folder "quoted" \\ path'
     assert json.loads(text.split("source = ", 1)[1].splitlines()[0]) == 'folder "quoted" \\ path'
+
+
+def test_templates_from_a_package_entry_point(
+    tmp_path: Path, vault: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = tmp_path / "site" / "ann_templates"
+    package.mkdir(parents=True)
+    # Never imported: listing templates must not run a package's code.
+    (package / "__init__.py").write_text("raise RuntimeError('imported')\n")
+    new_template("step-goal", package)
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    point = EntryPoint(name="ann", value="ann_templates", group="selfdata.templates")
+    monkeypatch.setattr(
+        "selfdata.templates.catalog.entry_points",
+        lambda group: [point] if group == "selfdata.templates" else [],
+    )
+    listed = {e.name: e for e in entries(vault)}
+    assert listed["step-goal"].origin == "package ann"
+    assert listed["step-goal"].folder == package / "step-goal"
+    found = resolve("step-goal", vault)
+    assert found.origin == "package ann"
+    assert found.sandboxed

@@ -37,6 +37,7 @@ from selfdata.importers import Registry
 from selfdata.ingest import FileResult, forget, import_paths
 from selfdata.reports.cli import report_command, reports_group
 from selfdata.reports.render import Rendered
+from selfdata.templates.cli import templates_group
 from selfdata.vault import open_vault, resolve_vault_path, vault_info
 
 __all__ = ["cli", "main"]
@@ -672,6 +673,7 @@ def _notebooks_dir() -> Path:
 
 cli.add_command(report_command)
 cli.add_command(reports_group)
+cli.add_command(templates_group)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

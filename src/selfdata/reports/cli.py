@@ -24,8 +24,7 @@ from rich.table import Table
 
 from selfdata.config import CONFIG_FILE_NAME, load_settings
 from selfdata.errors import SelfdataError
-from selfdata.reports.errors import TemplateError
-from selfdata.reports.manifest import load_template, template_folders, templates_dir
+from selfdata.reports.manifest import templates_dir
 from selfdata.reports.periods import Period, parse_period, period_between
 from selfdata.reports.render import DEFAULT_CELL_TIMEOUT_S, Rendered, render, report_path
 from selfdata.reports.schedule import (
@@ -38,6 +37,8 @@ from selfdata.reports.schedule import (
     systemd_units,
     write_index,
 )
+from selfdata.templates.catalog import entries, resolve
+from selfdata.templates.sandbox import sandbox_status
 from selfdata.vault import resolve_vault_path
 
 __all__ = ["report_command", "reports_group"]
@@ -115,9 +116,14 @@ def report_command(
         selfdata report overview --start 2025-03-01 --end 2025-08-31 --out ~/Desktop
         selfdata report ./my-template --period 2025-Q3 --show-code
     """
-    template = load_template(name)
-    period = _period(template.parameters["period"].default, period_name, start, end, today)
     vault = _vault_path(ctx)
+    resolved = resolve(name, vault)
+    template = resolved.template
+    if resolved.sandboxed:
+        status = sandbox_status()
+        if status.missing:  # say what protects this run less than it would elsewhere
+            click.echo(status.summary(), err=True)
+    period = _period(template.parameters["period"].default, period_name, start, end, today)
     folder = reports_dir(vault)
     target = _target(out, folder, template.name, period)
     rendered = render(
@@ -128,6 +134,7 @@ def report_command(
         parameters=_key_values(values),
         show_code=show_code,
         cell_timeout=cell_timeout,
+        sandbox=resolved.sandboxed,
     )
     console = _console()
     console.print(f"Wrote {rendered.path} ({period.label}, {rendered.seconds:.1f} s)")
@@ -276,13 +283,11 @@ def list_command(ctx: click.Context, as_json: bool) -> None:
         selfdata reports list
         selfdata reports list --json
     """
-    folder = reports_dir(_vault_path(ctx))
-    templates, broken = [], []
-    for path in template_folders():
-        try:
-            templates.append(load_template(path))
-        except TemplateError as error:
-            broken.append((path.name, error.problem))
+    vault = _vault_path(ctx)
+    folder = reports_dir(vault)
+    found = entries(vault)
+    templates = [(e.origin, e.template) for e in found if e.template is not None]
+    broken = [(e.name, e.problem) for e in found if e.template is None]
     reports = sorted(
         rendered_reports(folder) if folder.is_dir() else [],
         key=lambda e: (e.end, e.generated_at),
@@ -294,7 +299,8 @@ def list_command(ctx: click.Context, as_json: bool) -> None:
             json.dumps(
                 {
                     "templates": [
-                        {"name": t.name, "version": t.version, "title": t.title} for t in templates
+                        {"name": t.name, "version": t.version, "title": t.title, "origin": o}
+                        for o, t in templates
                     ],
                     "unusable": [{"name": n, "problem": p} for n, p in broken],
                     "reports": [
@@ -312,12 +318,12 @@ def list_command(ctx: click.Context, as_json: bool) -> None:
             )
         )
         return
-    table = _table("template", "version", "what it shows")
-    for template in templates:
-        table.add_row(template.name, template.version, template.description)
+    table = _table("template", "version", "origin", "what it shows")
+    for origin, template in templates:
+        table.add_row(template.name, template.version, origin, template.description)
     for name, problem in broken:
-        table.add_row(name, "-", f"cannot be used: {problem}")
-    console.print(f"Templates in {templates_dir()}:")
+        table.add_row(name, "-", "-", f"cannot be used: {problem}")
+    console.print(f"Templates (curated in {templates_dir()}; `selfdata templates list` for more):")
     console.print(table)
     if not reports:
         console.print("No reports yet: selfdata report health")

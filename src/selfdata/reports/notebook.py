@@ -30,6 +30,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -461,19 +462,26 @@ def _open_read_only(path: Path) -> duckdb.DuckDBPyConnection:
     ipywidgets is missing, and `open_vault()` turns the bar off on every
     connection. Until it tolerates that, open the vault here the same way,
     minus that one setting.
+
+    Both ways the connection has no external file access (no `read_csv` of
+    other files, no ATTACH, no COPY TO) and loads no extension; in the
+    sandbox of a template that is not curated (`SELFDATA_SANDBOX`, see
+    `selfdata.templates.sandbox`) its settings are also locked.
     """
     try:
-        return open_vault(path, read_only=True)
+        con = open_vault(path, read_only=True)
     except duckdb.InvalidInputException as error:
         if "progress bar" not in str(error):
             raise
-    config: dict[str, str | bool | int | float | list[str]] = {
-        "autoinstall_known_extensions": False,
-        "autoload_known_extensions": False,
-        "enable_external_access": False,
-    }
-    con = duckdb.connect(str(path), read_only=True, config=config)
-    con.execute("SET TimeZone = ?", [load_settings(path).timezone])
+        config: dict[str, str | bool | int | float | list[str]] = {
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+            "enable_external_access": False,
+        }
+        con = duckdb.connect(str(path), read_only=True, config=config)
+        con.execute("SET TimeZone = ?", [load_settings(path).timezone])
+    if os.environ.get("SELFDATA_SANDBOX"):
+        con.execute("SET lock_configuration = true")
     return con
 
 

@@ -44,6 +44,7 @@ from selfdata.reports.manifest import (
     coerce_parameters,
     load_template,
     read_notebook,
+    templates_dir,
 )
 from selfdata.reports.page import (
     DataSource,
@@ -56,7 +57,15 @@ from selfdata.reports.periods import Period
 from selfdata.schema import SCHEMA_VERSION
 from selfdata.vault import first_row, open_vault, resolve_vault_path, schema_version
 
-__all__ = ["DEFAULT_CELL_TIMEOUT_S", "Rendered", "render", "report_path"]
+__all__ = [
+    "DEFAULT_CELL_TIMEOUT_S",
+    "Built",
+    "Rendered",
+    "build_report",
+    "is_curated",
+    "render",
+    "report_path",
+]
 
 DEFAULT_CELL_TIMEOUT_S = 600.0
 KERNEL = "python3"
@@ -72,6 +81,15 @@ _DAY_OF = {
     "transactions": "booked_date",
     "energy_readings": "start_at",
 }
+
+
+@dataclass(frozen=True)
+class Built:
+    """A report's page before it is written, and the executed notebook it came from."""
+
+    page: str
+    notebook: Any
+    info: PageInfo
 
 
 @dataclass(frozen=True)
@@ -106,6 +124,7 @@ def render(
     parameters: Mapping[str, Any] | None = None,
     show_code: bool = False,
     cell_timeout: float = DEFAULT_CELL_TIMEOUT_S,
+    sandbox: bool | None = None,
 ) -> Rendered:
     """Run `template` on `vault` for `period` and write the report to `out`.
 
@@ -117,6 +136,9 @@ def render(
         parameters: the template's own parameters (not vault, period, start, end).
         show_code: show the notebook's code cells.
         cell_timeout: seconds any one cell may run.
+        sandbox: run the kernel in `selfdata.templates.sandbox` (no network,
+            no files beyond its own folder); default: unless the template is
+            one of the curated templates.
 
     Raises:
         TemplateError: the template cannot be used, or a parameter is wrong.
@@ -124,6 +146,40 @@ def render(
         VaultError: the vault cannot be opened.
     """
     began = time.perf_counter()
+    built = build_report(
+        template,
+        period,
+        vault=vault,
+        parameters=parameters,
+        show_code=show_code,
+        cell_timeout=cell_timeout,
+        sandbox=sandbox,
+    )
+    _write_atomically(out, built.page)
+    return Rendered(
+        template=built.info.template,
+        template_version=built.info.version,
+        period=period,
+        path=out,
+        seconds=time.perf_counter() - began,
+        rendered_at=built.info.generated_at,
+    )
+
+
+def build_report(
+    template: str | Path | Template,
+    period: Period,
+    *,
+    vault: str | Path | None = None,
+    parameters: Mapping[str, Any] | None = None,
+    show_code: bool = False,
+    cell_timeout: float = DEFAULT_CELL_TIMEOUT_S,
+    sandbox: bool | None = None,
+) -> Built:
+    """Everything `render` does but the write: the page, and the executed notebook behind it.
+
+    `selfdata templates check` looks at both; the arguments and errors are `render`'s.
+    """
     loaded = template if isinstance(template, Template) else load_template(template)
     vault_path = resolve_vault_path(vault).resolve()
     given = dict(parameters or {})
@@ -141,7 +197,8 @@ def render(
         "end": period.end.isoformat(),
     }
     sources = data_sources(loaded, vault_path, period)
-    executed = _execute(loaded, injected, cell_timeout)
+    fenced = not is_curated(loaded) if sandbox is None else sandbox
+    executed = _execute(loaded, injected, cell_timeout, sandbox=fenced)
     body = notebook_body(
         executed, show_code=show_code, redact=[str(vault_path), str(vault_path.parent)]
     )
@@ -161,15 +218,12 @@ def render(
             f"the page would load {off_page[0]} from the network ({len(off_page)} such "
             "references); reports must be self-contained (use selfdata.reports.notebook.chart)",
         )
-    _write_atomically(out, page)
-    return Rendered(
-        template=loaded.name,
-        template_version=loaded.version,
-        period=period,
-        path=out,
-        seconds=time.perf_counter() - began,
-        rendered_at=info.generated_at,
-    )
+    return Built(page=page, notebook=executed, info=info)
+
+
+def is_curated(template: Template) -> bool:
+    """Whether `template` is one of selfdata's own (in `templates_dir()`), which run unsandboxed."""
+    return template.folder.resolve().parent == templates_dir().resolve()
 
 
 def data_sources(template: Template, vault: Path, period: Period) -> tuple[DataSource, ...]:
@@ -221,7 +275,9 @@ def _source(con: Any, table: str, period: Period) -> DataSource:
     return DataSource(table, sum(int(n) for _, n in rows), tuple(str(name) for name, _ in rows))
 
 
-def _execute(template: Template, parameters: dict[str, Any], cell_timeout: float) -> Any:
+def _execute(
+    template: Template, parameters: dict[str, Any], cell_timeout: float, *, sandbox: bool = False
+) -> Any:
     """Run the notebook in a fresh kernel in an empty folder; failures become ReportError."""
     import papermill
     from jupyter_client.kernelspec import NoSuchKernel
@@ -230,7 +286,19 @@ def _execute(template: Template, parameters: dict[str, Any], cell_timeout: float
 
     # papermill logs each failure before raising it; the error says it once, here.
     logging.getLogger("papermill").setLevel(logging.CRITICAL)
-    with tempfile.TemporaryDirectory(prefix="selfdata-report-") as workdir, _thread_loop():
+    with (
+        tempfile.TemporaryDirectory(prefix="selfdata-report-") as workdir,
+        _thread_loop(),
+        contextlib.ExitStack() as stack,
+    ):
+        kernel: dict[str, Any] = {}
+        if sandbox:
+            from selfdata.templates.sandbox import sandboxed_kernel
+
+            vault = Path(parameters["vault"])
+            kernel = stack.enter_context(
+                sandboxed_kernel(Path(workdir), template=template.folder, vault=vault)
+            )
         try:
             return papermill.execute_notebook(
                 str(template.notebook),
@@ -247,6 +315,7 @@ def _execute(template: Template, parameters: dict[str, Any], cell_timeout: float
                 # The kernel's own log (a warning about TCP on every start) would
                 # land on the user's terminal; its errors reach us as cell errors.
                 extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+                **kernel,
             )
         except PapermillExecutionError as error:
             raise ReportError(

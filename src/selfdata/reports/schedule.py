@@ -268,14 +268,19 @@ def _on_disk(folder: Path, entry: ScheduledReport) -> set[str]:
 
 
 def _render_due(due: Due, vault: Path, cell_timeout: float) -> Rendered | SelfdataError:
+    # Imported here: selfdata.templates builds on this package.
+    from selfdata.templates.catalog import resolve
+
     try:
+        resolved = resolve(due.entry.template, vault)
         return render(
-            due.entry.template,
+            resolved.template,
             due.period,
             out=due.path,
             vault=vault,
             parameters=due.entry.parameters,
             cell_timeout=cell_timeout,
+            sandbox=resolved.sandboxed,
         )
     except SelfdataError as error:
         return error

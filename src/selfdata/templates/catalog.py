@@ -88,8 +88,8 @@ def resolve(name: str | Path, vault: Path) -> Resolved:
     known = ", ".join(sorted({e.name for e in entries(vault)})) or "none"
     raise TemplateError(
         text,
-        f"not found (templates: {known}); give a template's name or the path of a folder "
-        "holding a template.toml",
+        f"not found in {templates_dir()} or {installed_dir(vault)} (templates: {known}); "
+        "give a template's name or the path of a folder holding a template.toml",
     )
 
 
