@@ -186,20 +186,6 @@ def test_an_installed_template_that_escapes_fails_its_run(
     assert not (second_home.parent / "reports" / fixture).exists()
 
 
-def test_full_check_runs_on_the_demo_and_an_empty_vault(
-    as_user: Callable[..., Result], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    as_user("ann", "templates", "new", "sleep-debt", "--dir", str(tmp_path))
-    result = as_user("ann", "templates", "check", str(tmp_path / "sleep-debt"))
-    assert result.exit_code == 0, result.output
-    assert "Building the demo vault for checks" in result.output
-    assert re.search(r"^OK    runs on the demo vault: 2026-05, \d+\.\d s$", result.output, re.M)
-    assert re.search(r"^OK    runs on an empty vault: 2026-05, \d+\.\d s$", result.output, re.M)
-    assert "OK    report holds no script and loads nothing remote" in result.output
-    assert "Ready to share" in result.output
-
-
 def _commands() -> list[tuple[str, click.Command]]:
     return [(f"templates {name}", c) for name, c in templates_group.commands.items()]
 
