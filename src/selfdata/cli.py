@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich import box
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -31,6 +30,7 @@ from rich.table import Table
 from selfdata import __version__
 from selfdata.analytics.categories import CategorizeResult, categorize
 from selfdata.analytics.mobility import DeriveResult, derive
+from selfdata.console import plain_console, quiet_table
 from selfdata.doctor import run_checks
 from selfdata.errors import SelfdataError
 from selfdata.importers import Registry
@@ -99,15 +99,6 @@ def _vault_path(ctx: click.Context) -> Path:
     return path
 
 
-def _console() -> Console:
-    # Plain text when not on a terminal, so output can be piped and tested;
-    # wide enough that file names in tables are not cut.
-    console = Console(highlight=False, soft_wrap=True, markup=False)
-    if not console.is_terminal:
-        console = Console(highlight=False, soft_wrap=True, markup=False, width=160)
-    return console
-
-
 # --- import ------------------------------------------------------------------------
 
 
@@ -156,7 +147,7 @@ def import_command(
         selfdata import --importer gpx odd-name.xml
         selfdata import --importer bank_csv -o profile=mybank statement.csv
     """
-    err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
+    err = plain_console(stderr=True)
     with _ProgressBar(err, enabled=err.is_terminal and not quiet) as progress:
         results = import_paths(
             paths,
@@ -166,7 +157,7 @@ def import_command(
             lock_timeout=lock_timeout,
             options=options,
         )
-    out = _console()
+    out = plain_console()
     for result in results:
         if not quiet or result.status == "failed":
             _print_result(out, result)
@@ -327,7 +318,7 @@ def imports_command(ctx: click.Context, as_json: bool) -> None:
         }
         for r in rows
     ]
-    out = _console()
+    out = plain_console()
     if as_json:
         out.print_json(json.dumps(records))
         return
@@ -370,7 +361,7 @@ def forget_command(ctx: click.Context, import_id: int, yes: bool) -> None:
         click.confirm(f"Remove import {import_id} ({found[0][0]}) and its rows?", abort=True)
     removed = forget(import_id, vault=_vault_path(ctx))
     detail = ", ".join(f"{n} {table}" for table, n in sorted(removed.items())) or "no rows"
-    _console().print(f"Forgot import {import_id}: removed {detail}.")
+    plain_console().print(f"Forgot import {import_id}: removed {detail}.")
 
 
 # --- importers, vault, doctor ---------------------------------------------------------
@@ -393,7 +384,7 @@ def importers_command() -> None:
         table.add_row(
             imp.name, imp.version, registered.origin, _patterns(imp.patterns), ", ".join(imp.tables)
         )
-    out = _console()
+    out = plain_console()
     out.print(table)
     for name, why in registry.broken.items():
         out.print(f"plugin {name} did not load: {why}")
@@ -423,7 +414,7 @@ def vault_info_command(ctx: click.Context) -> None:
     path = _vault_path(ctx)
     with open_vault(path) as con:
         info = vault_info(con, path)
-    out = _console()
+    out = plain_console()
     out.print(f"vault           {info.path}")
     out.print(f"size            {_size(info.file_bytes)}")
     out.print(f"schema version  {info.schema_version} (selfdata {info.made_by})")
@@ -439,14 +430,9 @@ def vault_info_command(ctx: click.Context) -> None:
 
 
 def _table(*columns: str) -> Table:
-    """A quiet table; columns whose names say they count things are right-aligned."""
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    for column in columns:
-        numeric = column in {"id", "rows", "new", "duplicate", "rejected"}
-        # Lists may wrap; names, numbers and dates never do.
-        wraps = column in {"patterns", "tables"}
-        table.add_column(column, justify="right" if numeric else "left", no_wrap=not wraps)
-    return table
+    """A quiet table; counts right-aligned; lists may wrap, names, numbers and dates never do."""
+    right = {"id", "rows", "new", "duplicate", "rejected"}
+    return quiet_table(*columns, wrap={"patterns", "tables"}, right=right)
 
 
 def _size(n_bytes: int) -> str:
@@ -468,7 +454,7 @@ def doctor_command(ctx: click.Context) -> None:
         selfdata doctor
     """
     checks = run_checks(_vault_path(ctx))
-    out = _console()
+    out = plain_console()
     for check in checks:
         out.print(f"{check.status:<4}  {check.name:<10}  {check.detail}")
     if any(c.status == "FAIL" for c in checks):
@@ -503,7 +489,7 @@ def categorize_command(ctx: click.Context, transfer_days: int) -> None:
         selfdata categorize --transfer-days 5
     """
     result = categorize(_vault_path(ctx), transfer_days=transfer_days)
-    _console().print(_categorized(result))
+    plain_console().print(_categorized(result))
 
 
 def _categorized(result: CategorizeResult) -> str:
@@ -540,7 +526,7 @@ def derive_command(ctx: click.Context) -> None:
         selfdata derive
         selfdata --vault ~/vaults/me.duckdb derive
     """
-    _console().print(_derived(derive(_vault_path(ctx))))
+    plain_console().print(_derived(derive(_vault_path(ctx))))
 
 
 def _derived(result: DeriveResult) -> str:
@@ -585,7 +571,7 @@ def demo_command(ctx: click.Context, out: Path | None, years: int, no_reports: b
     folder = out or vault.parent / "demo"
     files = write_demo(folder, years=years)
     click.echo(f"Wrote {len(files)} demo export files to {folder}")
-    err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
+    err = plain_console(stderr=True)
     with _ProgressBar(err, enabled=err.is_terminal) as progress:
         results = import_paths([folder], vault=vault, progress=progress)
     click.echo(_import_summary(results))

@@ -18,11 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich import box
-from rich.console import Console
-from rich.table import Table
 
 from selfdata.config import CONFIG_FILE_NAME, load_settings
+from selfdata.console import command_vault, plain_console, quiet_table
 from selfdata.errors import SelfdataError
 from selfdata.reports.manifest import templates_dir
 from selfdata.reports.periods import Period, parse_period, period_between
@@ -39,7 +37,6 @@ from selfdata.reports.schedule import (
 )
 from selfdata.templates.catalog import entries, resolve
 from selfdata.templates.sandbox import sandbox_status
-from selfdata.vault import resolve_vault_path
 
 __all__ = ["report_command", "reports_group"]
 
@@ -116,7 +113,7 @@ def report_command(
         selfdata report overview --start 2025-03-01 --end 2025-08-31 --out ~/Desktop
         selfdata report ./my-template --period 2025-Q3 --show-code
     """
-    vault = _vault_path(ctx)
+    vault = command_vault(ctx)
     resolved = resolve(name, vault)
     template = resolved.template
     if resolved.sandboxed:
@@ -136,7 +133,7 @@ def report_command(
         cell_timeout=cell_timeout,
         sandbox=resolved.sandboxed,
     )
-    console = _console()
+    console = plain_console()
     console.print(f"Wrote {rendered.path} ({period.label}, {rendered.seconds:.1f} s)")
     if target.parent.parent == folder:
         console.print(f"Index: {write_index(folder)}")
@@ -183,8 +180,8 @@ def run_due_command(
         selfdata reports run-due
         selfdata reports run-due --jobs 1 --quiet
     """
-    vault = _vault_path(ctx)
-    console = _console()
+    vault = command_vault(ctx)
+    console = plain_console()
     if not load_settings(vault).reports:
         console.print(
             f"No reports scheduled: add [[reports]] to {vault.parent / CONFIG_FILE_NAME} "
@@ -239,13 +236,13 @@ def schedule_command(ctx: click.Context, today: Any) -> None:
         selfdata reports schedule
         selfdata reports schedule >> notes.txt
     """
-    vault = _vault_path(ctx).resolve()
+    vault = command_vault(ctx).resolve()
     settings = load_settings(vault)
-    console = _console()
+    console = plain_console()
     config = vault.parent / CONFIG_FILE_NAME
     if settings.reports:
         due = due_reports(vault, today=today.date() if today else None)
-        table = _table("report", "template", "every", "due now")
+        table = quiet_table("report", "template", "every", "due now")
         for entry in settings.reports:
             waiting = [d.period.label for d in due if d.entry == entry]
             table.add_row(entry.name, entry.template, entry.every, ", ".join(waiting) or "-")
@@ -283,7 +280,7 @@ def list_command(ctx: click.Context, as_json: bool) -> None:
         selfdata reports list
         selfdata reports list --json
     """
-    vault = _vault_path(ctx)
+    vault = command_vault(ctx)
     folder = reports_dir(vault)
     found = entries(vault)
     templates = [(e.origin, e.template) for e in found if e.template is not None]
@@ -293,7 +290,7 @@ def list_command(ctx: click.Context, as_json: bool) -> None:
         key=lambda e: (e.end, e.generated_at),
         reverse=True,
     )
-    console = _console()
+    console = plain_console()
     if as_json:
         console.print_json(
             json.dumps(
@@ -318,7 +315,7 @@ def list_command(ctx: click.Context, as_json: bool) -> None:
             )
         )
         return
-    table = _table("template", "version", "origin", "what it shows")
+    table = quiet_table("template", "version", "origin", "what it shows", wrap={"what it shows"})
     for origin, template in templates:
         table.add_row(template.name, template.version, origin, template.description)
     for name, problem in broken:
@@ -328,7 +325,7 @@ def list_command(ctx: click.Context, as_json: bool) -> None:
     if not reports:
         console.print("No reports yet: selfdata report health")
         return
-    rendered = _table("template", "period", "generated", "file")
+    rendered = quiet_table("template", "period", "generated", "file")
     for entry in reports:
         generated = entry.generated_at[:16].replace("T", " ")
         rendered.add_row(entry.template, entry.label, generated, str(entry.path))
@@ -337,12 +334,6 @@ def list_command(ctx: click.Context, as_json: bool) -> None:
 
 
 # --- private helpers -------------------------------------------------------------------
-
-
-def _vault_path(ctx: click.Context) -> Path:
-    root = ctx.find_root().obj
-    vault = root.get("vault") if isinstance(root, dict) else None
-    return vault if isinstance(vault, Path) else resolve_vault_path(None)
 
 
 def _period(default: str, name: str | None, start: Any, end: Any, today: Any) -> Period:
@@ -379,19 +370,3 @@ def _key_values(values: Sequence[str]) -> dict[str, str]:
             raise click.BadParameter(f"{value!r} is not KEY=VALUE", param_hint="--set")
         found[key.strip()] = text.strip()
     return found
-
-
-def _console() -> Console:
-    # Plain and wide when not on a terminal, so output can be piped and tested.
-    # No markup: paths and messages may hold [brackets], like [[reports]].
-    console = Console(highlight=False, soft_wrap=True, markup=False)
-    if not console.is_terminal:
-        console = Console(highlight=False, soft_wrap=True, markup=False, width=160)
-    return console
-
-
-def _table(*columns: str) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    for column in columns:
-        table.add_column(column, no_wrap=column != "what it shows")
-    return table

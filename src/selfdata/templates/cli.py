@@ -13,10 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich import box
-from rich.console import Console
-from rich.table import Table
 
+from selfdata.console import command_vault, plain_console, quiet_table
 from selfdata.errors import VaultError
 from selfdata.reports.errors import TemplateError
 from selfdata.reports.manifest import Template, load_template, read_notebook, templates_dir
@@ -28,10 +26,11 @@ from selfdata.templates.pack import pack
 from selfdata.templates.sandbox import sandbox_status
 from selfdata.templates.scaffold import new_template
 from selfdata.templates.sources import fetch
-from selfdata.vault import open_vault, resolve_vault_path
+from selfdata.vault import open_vault
 
 __all__ = ["templates_group"]
 
+_WRAPPING = {"tables it reads", "this vault has"}
 _CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
@@ -68,14 +67,21 @@ def list_command(ctx: click.Context, as_json: bool) -> None:
         selfdata templates list
         selfdata --vault ~/other/selfdata.duckdb templates list --json
     """
-    vault = _vault_path(ctx)
+    vault = command_vault(ctx)
     found = entries(vault)
     filled = _tables_with_rows(vault)
     rows = [_listing(entry, filled) for entry in found]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
-    table = _table("template", "version", "origin", "tables it reads", "this vault has")
+    table = quiet_table(
+        "template",
+        "version",
+        "origin",
+        "tables it reads",
+        "this vault has",
+        wrap={"tables it reads", "this vault has"},
+    )
     for row in rows:
         if row["problem"]:
             table.add_row(row["name"], "-", row["origin"], "-", f"cannot be used: {row['problem']}")
@@ -83,7 +89,7 @@ def list_command(ctx: click.Context, as_json: bool) -> None:
         table.add_row(
             row["name"], row["version"], row["origin"], ", ".join(row["tables"]), row["has"]
         )
-    console = _console()
+    console = plain_console()
     console.print(f"Curated: {templates_dir()}; installed: {store.installed_dir(vault)}")
     console.print(table)
 
@@ -208,7 +214,7 @@ def install_command(
         selfdata templates install https://github.com/ann/selfdata-templates.git --subdir sleep-debt
         selfdata templates install ../my-templates --ref v1.2 --yes
     """
-    vault = _vault_path(ctx)
+    vault = command_vault(ctx)
     with tempfile.TemporaryDirectory(prefix="selfdata-install-") as work:
         fetched = fetch(source, Path(work), ref=ref, subdir=subdir)
         template = load_template(fetched.folder)
@@ -246,7 +252,7 @@ def approve_command(ctx: click.Context, name: str, yes: bool) -> None:
     Example:
         selfdata templates approve sleep-debt
     """
-    vault = _vault_path(ctx)
+    vault = command_vault(ctx)
     folder = store.installed_dir(vault) / name
     if not folder.is_dir():
         raise TemplateError(name, f"is not installed in {folder.parent}")
@@ -278,7 +284,7 @@ def remove_command(ctx: click.Context, name: str) -> None:
     Example:
         selfdata templates remove sleep-debt
     """
-    folder = store.forget(_vault_path(ctx), name)
+    folder = store.forget(command_vault(ctx), name)
     click.echo(f"Removed {name} ({folder})")
 
 
@@ -359,23 +365,3 @@ def _tables_with_rows(vault: Path) -> set[str] | None:
             }
     except VaultError:
         return None
-
-
-def _vault_path(ctx: click.Context) -> Path:
-    root = ctx.find_root().obj
-    vault = root.get("vault") if isinstance(root, dict) else None
-    return vault if isinstance(vault, Path) else resolve_vault_path(None)
-
-
-def _console() -> Console:
-    console = Console(highlight=False, soft_wrap=True, markup=False)
-    if not console.is_terminal:
-        console = Console(highlight=False, soft_wrap=True, markup=False, width=160)
-    return console
-
-
-def _table(*columns: str) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    for column in columns:
-        table.add_column(column)
-    return table
