@@ -343,3 +343,26 @@ def test_demo_writes_real_exports_and_imports_them_once(tmp_path, cli):
         f"{len(files) + 1} files: 0 imported, {len(files)} unchanged, 1 skipped, 0 failed; "
         "0 new rows."
     )
+
+
+def test_a_reader_that_stops_reading_ends_the_command_quietly(tmp_path):
+    # `selfdata ... | head -1`: the reader is gone; no "unexpected BrokenPipeError" line.
+    import os
+    import subprocess
+    import sys
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # every write to the pipe now fails with EPIPE
+    command = [sys.executable, "-m", "selfdata", "--vault", str(tmp_path / "v.duckdb")]
+    try:
+        done = subprocess.run(
+            [*command, "templates", "new", "x", "--dir", str(tmp_path)],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            timeout=120,
+        )
+    finally:
+        os.close(write_end)
+    assert done.stderr == b""
+    assert done.returncode == 141
+    assert (tmp_path / "x" / "template.toml").exists()  # the work was done before the print

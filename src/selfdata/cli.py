@@ -7,6 +7,7 @@ exit status 2. `--debug` shows the traceback instead.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -61,6 +62,12 @@ class _Root(click.Group):
         except KeyboardInterrupt:
             click.echo("Interrupted: the file being imported was not written.", err=True)
             ctx.exit(130)
+        except BrokenPipeError:
+            # The reader went away (`selfdata templates list | head`): stop quietly,
+            # with stdout on /dev/null so Python's own flush at exit does not complain.
+            with contextlib.suppress(OSError, ValueError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(141)
         except Exception as error:
             if ctx.params.get("debug"):
                 raise
