@@ -10,25 +10,17 @@ the run's working folder, the kernel's private folder and what may be read.
 While the process still runs one thread and before ipykernel is imported,
 the launcher applies, in this order:
 
-1. `netns` (Linux): unshare(CLONE_NEWUSER | CLONE_NEWNET) through ctypes
-   (Python 3.11 has no os.unshare), the process's own uid and gid mapped,
-   then `lo` brought up with an SIOCSIFFLAGS ioctl so loopback works inside.
-   The kernel is then alone in a network with no interface but its own
-   loopback: it talks to the parent over unix sockets (transport "ipc").
-   The capabilities the new user namespace gave are dropped again.
-2. `landlock` and `landlock-net` (Linux 5.13+, TCP rules from ABI 4): one
-   ruleset where every access right the kernel knows is handled, reads are
-   granted beneath `Policy.reads`, names only beneath `Policy.listable`,
-   writes only beneath the working and kernel folders and to /dev/null;
-   nothing may be executed, and with ABI 4 no TCP port bound or connected;
-   with ABI 6 no abstract unix socket or signal reaches outside. See
-   https://docs.kernel.org/userspace-api/landlock.html.
+1. `netns` (Linux): a user and network namespace of its own with only
+   loopback up; the kernel talks to the parent over unix sockets (transport
+   "ipc").
+2. `landlock` and `landlock-net` (Linux 5.13+, TCP rules from ABI 4): reads
+   only beneath `Policy.reads`, names only beneath `Policy.listable`, writes
+   only beneath the working and kernel folders and to /dev/null; nothing may
+   be executed, and with ABI 4 no TCP port bound or connected.
 3. `seccomp` (Linux on x86_64 and aarch64): once ipykernel has made its
-   sockets, a seccomp filter on every thread makes socket() and
-   io_uring_setup() fail with EACCES (and any syscall of a foreign ABI):
-   Landlock does not cover connecting to a *named* unix socket (the D-Bus
-   session bus, docker.sock, an ssh agent), and this way nothing can be
-   connected to at all.
+   sockets, socket() and io_uring_setup() fail with EACCES in every thread,
+   so not even a named unix socket (which Landlock does not cover) can be
+   connected to.
 4. `duckdb`: `duckdb.connect` opens every database with external access
    off and without extension loading, and files read-only; the module's
    default connection loses external access too (DuckDB refuses to switch it
@@ -44,6 +36,9 @@ the launcher applies, in this order:
    layer and the only one off Linux, not a boundary: Python code that gets
    hold of raw memory can get round it.
 
+`selfdata.templates._sandbox_linux` says how the first three are made, on
+which kernels and machines, and why the first two come before any thread.
+
 A layer the parent's probe found working but which fails here does not let
 the template run with less protection than promised: every cell then fails
 with a PermissionError naming the layer and why.
@@ -56,18 +51,25 @@ kernels read those folders).
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import json
 import os
-import platform
 import socket
-import struct
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+# A standard-library-only module: unshare refuses a process that has a second thread.
+from selfdata.templates._sandbox_linux import (
+    enter_network_namespace,
+    forbid_new_sockets,
+    landlock_abi,
+    landlock_missing,
+    reason,
+    restrict_self,
+)
 
 __all__ = [
     "AUDIT_HOOK",
@@ -161,15 +163,15 @@ def probe() -> dict[str, Any]:
         found["notes"] += enter_network_namespace()
         layers[NETNS] = "ok"
     except OSError as error:
-        layers[NETNS] = _reason(error)
+        layers[NETNS] = reason(error)
     abi = landlock_abi()
     if abi < 1:
-        layers[LANDLOCK] = layers[LANDLOCK_NET] = _landlock_missing(abi)
+        layers[LANDLOCK] = layers[LANDLOCK_NET] = landlock_missing(abi)
     try:
         forbid_new_sockets()
         layers[SECCOMP] = "ok"
     except OSError as error:
-        layers[SECCOMP] = _reason(error)
+        layers[SECCOMP] = reason(error)
     if abi < 1:
         return found
     try:
@@ -178,7 +180,7 @@ def probe() -> dict[str, Any]:
         layers[LANDLOCK] = "ok"
         layers[LANDLOCK_NET] = "ok" if abi >= 4 else f"Landlock ABI {abi} has no TCP rules (4+)"
     except OSError as error:
-        layers[LANDLOCK] = layers[LANDLOCK_NET] = _reason(error)
+        layers[LANDLOCK] = layers[LANDLOCK_NET] = reason(error)
     return found
 
 
@@ -189,323 +191,17 @@ def apply_platform_layers(policy: Policy) -> dict[str, str]:
         try:
             enter_network_namespace()
         except OSError as error:
-            failed[NETNS] = _reason(error)
+            failed[NETNS] = reason(error)
     files, network = LANDLOCK in policy.layers, LANDLOCK_NET in policy.layers
     if files or network:
         abi = landlock_abi()
         try:
             if abi < 1:
-                raise OSError(errno.ENOSYS, _landlock_missing(abi))
+                raise OSError(errno.ENOSYS, landlock_missing(abi))
             restrict_self(policy, abi, files=files, network=network and abi >= 4)
         except OSError as error:
-            failed.update({layer: _reason(error) for layer in policy.layers if "landlock" in layer})
+            failed.update({layer: reason(error) for layer in policy.layers if "landlock" in layer})
     return failed
-
-
-# --- network namespace -----------------------------------------------------------------
-
-_CLONE_NEWUSER = 0x10000000
-_CLONE_NEWNET = 0x40000000
-_SIOCGIFFLAGS = 0x8913
-_SIOCSIFFLAGS = 0x8914
-_IFF_UP = 0x1
-_CAPABILITY_VERSION_3 = 0x20080522
-
-
-def enter_network_namespace() -> list[str]:
-    """Move this process into a new user and network namespace with loopback up.
-
-    Once unshare has worked the network is cut, whatever follows: a later step
-    that fails is returned as a note, not raised.
-
-    Raises:
-        OSError: the platform or its settings refuse the namespaces (the
-            process is then unchanged), or the process has more than one thread.
-    """
-    threads = len(os.listdir("/proc/self/task"))
-    if threads != 1:
-        raise OSError(errno.EINVAL, f"the launcher runs {threads} threads; unshare needs one")
-    uid, gid = os.geteuid(), os.getegid()
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNET) != 0:
-        code = ctypes.get_errno()
-        raise OSError(code, f"unshare: {os.strerror(code)}")
-    notes = []
-    steps: list[tuple[str, Callable[[], None]]] = [
-        # Map only ourselves: files keep their owners, and nobody else exists inside.
-        ("setgroups", lambda: _write("/proc/self/setgroups", "deny")),
-        ("uid map", lambda: _write("/proc/self/uid_map", f"{uid} {uid} 1")),
-        ("gid map", lambda: _write("/proc/self/gid_map", f"{gid} {gid} 1")),
-        ("loopback", _loopback_up),
-        ("capabilities", lambda: _drop_capabilities(libc)),
-    ]
-    for name, step in steps:
-        try:
-            step()
-        except OSError as error:
-            notes.append(f"{name}: {_reason(error)}")
-    return notes
-
-
-def _loopback_up() -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe_socket:
-        import fcntl
-
-        request = struct.pack("16sH22x", b"lo", 0)
-        current = fcntl.ioctl(probe_socket.fileno(), _SIOCGIFFLAGS, request)
-        flags = struct.unpack_from("16sH", current)[1] | _IFF_UP
-        fcntl.ioctl(probe_socket.fileno(), _SIOCSIFFLAGS, struct.pack("16sH22x", b"lo", flags))
-
-
-def _drop_capabilities(libc: ctypes.CDLL) -> None:
-    """Give up what the new user namespace granted; only `lo` needed it."""
-    header = (ctypes.c_uint32 * 2)(_CAPABILITY_VERSION_3, 0)
-    data = (ctypes.c_uint32 * 6)()
-    if libc.capset(header, data) != 0:
-        code = ctypes.get_errno()
-        raise OSError(code, f"capset: {os.strerror(code)}")
-
-
-def _write(path: str, text: str) -> None:
-    with open(path, "w", encoding="ascii") as file:
-        file.write(text)
-
-
-# --- Landlock ----------------------------------------------------------------------------
-
-_SYS_CREATE_RULESET, _SYS_ADD_RULE, _SYS_RESTRICT_SELF = 444, 445, 446  # all arches but alpha
-_CREATE_RULESET_VERSION = 1
-_RULE_PATH_BENEATH = 1
-_PR_SET_NO_NEW_PRIVS = 38
-
-_EXECUTE = 1 << 0
-_WRITE_FILE = 1 << 1
-_READ_FILE = 1 << 2
-_READ_DIR = 1 << 3
-_REMOVE_DIR = 1 << 4
-_REMOVE_FILE = 1 << 5
-_MAKE_CHAR = 1 << 6
-_MAKE_DIR = 1 << 7
-_MAKE_REG = 1 << 8
-_MAKE_SOCK = 1 << 9
-_MAKE_FIFO = 1 << 10
-_MAKE_BLOCK = 1 << 11
-_MAKE_SYM = 1 << 12
-_REFER = 1 << 13  # ABI 2
-_TRUNCATE = 1 << 14  # ABI 3
-_IOCTL_DEV = 1 << 15  # ABI 5
-_NET_BIND_TCP = 1 << 0  # ABI 4
-_NET_CONNECT_TCP = 1 << 1
-_SCOPE_ABSTRACT_UNIX_SOCKET = 1 << 0  # ABI 6
-_SCOPE_SIGNAL = 1 << 1
-
-_FILE_RIGHTS = _EXECUTE | _WRITE_FILE | _READ_FILE | _TRUNCATE | _IOCTL_DEV
-_READ = _READ_FILE | _READ_DIR
-_WRITE = (
-    _READ
-    | _WRITE_FILE
-    | _REMOVE_DIR
-    | _REMOVE_FILE
-    | _MAKE_DIR
-    | _MAKE_REG
-    | _MAKE_SOCK
-    | _MAKE_FIFO
-    | _MAKE_SYM
-    | _REFER
-    | _TRUNCATE
-)
-
-
-class _RulesetAttr(ctypes.Structure):
-    _fields_ = [
-        ("handled_access_fs", ctypes.c_uint64),
-        ("handled_access_net", ctypes.c_uint64),
-        ("scoped", ctypes.c_uint64),
-    ]
-
-
-class _PathBeneathAttr(ctypes.Structure):
-    _pack_ = 1  # the kernel's struct is __attribute__((packed))
-    _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
-
-
-def landlock_abi() -> int:
-    """The kernel's Landlock ABI version; -errno when Landlock is missing or off."""
-    if not sys.platform.startswith("linux") or platform.machine() == "alpha":
-        return -errno.ENOSYS
-    libc = _libc()
-    version = int(
-        libc.syscall(
-            ctypes.c_long(_SYS_CREATE_RULESET),
-            None,
-            ctypes.c_size_t(0),
-            ctypes.c_uint32(_CREATE_RULESET_VERSION),
-        )
-    )
-    return version if version >= 0 else -ctypes.get_errno()
-
-
-def restrict_self(policy: Policy, abi: int, *, files: bool, network: bool) -> None:
-    """Restrict this process (and all it starts) to `policy` with Landlock.
-
-    `files` handles every file-system right this ABI knows (only the policy's
-    are then granted); `network` forbids every TCP bind and connect.
-
-    Raises:
-        OSError: Landlock refused the ruleset.
-    """
-    handled_fs = 0
-    if files:
-        handled_fs = (1 << 13) - 1
-        handled_fs |= (_REFER if abi >= 2 else 0) | (_TRUNCATE if abi >= 3 else 0)
-        handled_fs |= _IOCTL_DEV if abi >= 5 else 0
-    handled_net = _NET_BIND_TCP | _NET_CONNECT_TCP if network else 0
-    scoped = _SCOPE_ABSTRACT_UNIX_SOCKET | _SCOPE_SIGNAL if files and abi >= 6 else 0
-    attr = _RulesetAttr(handled_fs, handled_net, scoped)
-    libc = _libc()
-    ruleset = _check(
-        libc.syscall(
-            ctypes.c_long(_SYS_CREATE_RULESET),
-            ctypes.byref(attr),
-            ctypes.c_size_t(ctypes.sizeof(attr)),
-            ctypes.c_uint32(0),
-        ),
-        "landlock_create_ruleset",
-    )
-    try:
-        for path, access in _rules(policy) if files else ():
-            _add_rule(libc, ruleset, path, access & handled_fs)
-        _check(libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)")
-        _check(
-            libc.syscall(
-                ctypes.c_long(_SYS_RESTRICT_SELF), ctypes.c_int(ruleset), ctypes.c_uint32(0)
-            ),
-            "landlock_restrict_self",
-        )
-    finally:
-        os.close(ruleset)
-
-
-def _rules(policy: Policy) -> Iterable[tuple[str, int]]:
-    yield from ((path, _READ) for path in policy.reads)
-    yield from ((path, _READ_DIR) for path in policy.listable)
-    yield from ((path, _READ | _WRITE_FILE | _TRUNCATE) for path in policy.devices)
-    yield from ((path, _WRITE) for path in policy.writes)
-
-
-def _add_rule(libc: ctypes.CDLL, ruleset: int, path: str, access: int) -> None:
-    try:
-        fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
-    except OSError:
-        return  # what does not exist needs no rule
-    try:
-        if not os.path.isdir(path):
-            access &= _FILE_RIGHTS
-        rule = _PathBeneathAttr(access, fd)
-        _check(
-            libc.syscall(
-                ctypes.c_long(_SYS_ADD_RULE),
-                ctypes.c_int(ruleset),
-                ctypes.c_int(_RULE_PATH_BENEATH),
-                ctypes.byref(rule),
-                ctypes.c_uint32(0),
-            ),
-            f"landlock_add_rule({path})",
-        )
-    finally:
-        os.close(fd)
-
-
-def _libc() -> ctypes.CDLL:
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.syscall.restype = ctypes.c_long
-    return libc
-
-
-def _check(result: int, what: str) -> int:
-    if result < 0:
-        code = ctypes.get_errno()
-        raise OSError(code, f"{what}: {os.strerror(code)}")
-    return int(result)
-
-
-def _landlock_missing(abi: int) -> str:
-    if -abi == errno.EOPNOTSUPP:
-        return "Landlock is built into this Linux but turned off (lsm= boot option)"
-    return "this Linux has no Landlock (5.13 or later needed)"
-
-
-def _reason(error: OSError) -> str:
-    return error.strerror or str(error)
-
-
-# --- seccomp ---------------------------------------------------------------------------
-
-_SECCOMP_SET_MODE_FILTER = 1
-_SECCOMP_FILTER_FLAG_TSYNC = 1
-_SECCOMP_RET_ALLOW = 0x7FFF0000
-_SECCOMP_RET_ERRNO = 0x00050000
-_NR_IO_URING_SETUP = 425  # the same on every arch since 5.1
-_X32_SYSCALL_BIT = 0x40000000
-# machine: (AUDIT_ARCH_*, __NR_seccomp, __NR_socket)
-_SECCOMP_ARCHES = {
-    "x86_64": (0xC000003E, 317, 41),
-    "aarch64": (0xC00000B7, 277, 198),
-}
-_BPF_LD_W_ABS = 0x20
-_BPF_JEQ_K = 0x15
-_BPF_JGE_K = 0x35
-_BPF_RET_K = 0x06
-
-
-class _SockFilter(ctypes.Structure):
-    _fields_ = [
-        ("code", ctypes.c_uint16),
-        ("jt", ctypes.c_uint8),
-        ("jf", ctypes.c_uint8),
-        ("k", ctypes.c_uint32),
-    ]
-
-
-class _SockFprog(ctypes.Structure):
-    _fields_ = [("len", ctypes.c_uint16), ("filter", ctypes.POINTER(_SockFilter))]
-
-
-def forbid_new_sockets() -> None:
-    """From now on socket() and io_uring_setup() fail with EACCES in every thread.
-
-    Raises:
-        OSError: not on x86_64 or aarch64 Linux, or the kernel refused the filter.
-    """
-    machine = platform.machine().lower()
-    if not sys.platform.startswith("linux") or machine not in _SECCOMP_ARCHES:
-        raise OSError(errno.ENOSYS, f"no seccomp filter for {sys.platform} on {machine}")
-    arch, nr_seccomp, nr_socket = _SECCOMP_ARCHES[machine]
-    refuse = _SECCOMP_RET_ERRNO | errno.EACCES
-    program = [
-        (_BPF_LD_W_ABS, 0, 0, 4),  # seccomp_data.arch
-        (_BPF_JEQ_K, 1, 0, arch),
-        (_BPF_RET_K, 0, 0, refuse),  # another ABI (i386, x32 tricks): nothing
-        (_BPF_LD_W_ABS, 0, 0, 0),  # seccomp_data.nr
-        (_BPF_JGE_K, 3, 0, _X32_SYSCALL_BIT),
-        (_BPF_JEQ_K, 2, 0, nr_socket),
-        (_BPF_JEQ_K, 1, 0, _NR_IO_URING_SETUP),
-        (_BPF_RET_K, 0, 0, _SECCOMP_RET_ALLOW),
-        (_BPF_RET_K, 0, 0, refuse),
-    ]
-    filters = (_SockFilter * len(program))(*(_SockFilter(*ins) for ins in program))
-    fprog = _SockFprog(len(program), filters)
-    libc = _libc()
-    _check(libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)")
-    _check(
-        libc.syscall(
-            ctypes.c_long(nr_seccomp),
-            ctypes.c_uint(_SECCOMP_SET_MODE_FILTER),
-            ctypes.c_uint(_SECCOMP_FILTER_FLAG_TSYNC),
-            ctypes.byref(fprog),
-        ),
-        "seccomp",
-    )
 
 
 # --- DuckDB ------------------------------------------------------------------------------
@@ -757,7 +453,7 @@ def _run_kernel(
         try:
             forbid_new_sockets()  # its own sockets made, the kernel needs no more
         except OSError as error:
-            failed[SECCOMP] = _reason(error)
+            failed[SECCOMP] = reason(error)
     if failed:
         _refuse_every_cell(app, failed)
     if arm is not None:
