@@ -5,11 +5,11 @@ For each file:
 1. hash it; a file whose bytes were imported before is skipped without parsing;
 2. detect its importer from its first bytes (also inside zip archives, in place);
 3. stage, without the vault's lock: the importer's Arrow batches are written
-   to Parquet files in a private temporary folder beside the vault, so memory
-   stays flat whatever the file's size;
-4. write, in one short transaction on the vault: DuckDB reads the Parquet
-   files back in parallel, casts them to the canonical types (a value that
-   does not fit fails the file) and inserts the rows that are new. A staged
+   to Arrow IPC stream files in a private temporary folder beside the vault, so
+   memory stays flat whatever the file's size;
+4. write, in one short transaction on the vault: DuckDB scans the staged
+   batches back, casts them to the canonical types (a value that does not fit
+   fails the file) and inserts the rows that are new. A staged
    row is new when the vault holds fewer rows with its natural key than the
    row's occurrence number within the file (the second identical coffee of a
    day is occurrence 2). So importing the same statement twice adds nothing,
@@ -41,7 +41,7 @@ from typing import Any, Protocol
 import duckdb
 import psutil
 import pyarrow as pa
-import pyarrow.parquet as pq
+import pyarrow.ipc as ipc
 
 from selfdata.config import load_settings
 from selfdata.errors import (
@@ -71,18 +71,21 @@ _REJECT_SAMPLES = 5
 _HASH_FIRST_BYTES = 64 << 20
 _STAGING_PREFIX = ".selfdata-staging-"
 # An import's whole peak memory stays under 300 MB: the write phase gives DuckDB
-# what the process has left below _PEAK_MEMORY (DuckDB uses up to 16 MB beyond
-# its limit), within _WRITE_MEMORY. More is faster (a first import of 1M rows
+# what the process has left below _PEAK_MEMORY (DuckDB and the staged Arrow
+# batches it is reading take up to _DUCKDB_OVERHEAD beyond its limit), within
+# _WRITE_MEMORY. More is faster (a first import of 1M rows
 # takes 40% more CPU in 40 MB than in 192 MB), less fails: each DuckDB thread
 # needs its share, so a second thread only runs with _TWO_THREADS (never more
 # than two, whatever the machine); when DuckDB still runs out (deduping 1M rows
 # against as many needs 80 MB with one thread), the write is tried again with
 # one thread, then with _RETRY_MEMORY.
 _PEAK_MEMORY = 285 << 20
-_DUCKDB_OVERHEAD = 16 << 20
+_DUCKDB_OVERHEAD = 32 << 20
 _WRITE_MEMORY = (32 << 20, 256 << 20)
 _TWO_THREADS = 48 << 20
 _RETRY_MEMORY = 128 << 20
+# Rows per staged batch, as they are read back.
+_STAGED_ROWS = 1 << 16
 
 
 class Progress(Protocol):
@@ -404,13 +407,14 @@ def _stage(
     hashing: Future[str],
     known: dict[str, int],
 ) -> _Staged | None:
-    """Write the importer's batches to Parquet files in `folder`.
+    """Write the importer's batches to Arrow IPC stream files in `folder`.
 
-    Parquet keeps memory flat whatever the file's size, costs little to write,
-    and DuckDB reads it back in parallel inside the short write transaction.
-    Consecutive batches of a table with the same columns go to one file, one
-    row group each (fewer files to open and read). Returns None as soon as
-    the file's hash shows it was imported before.
+    Staging files keep memory flat whatever the file's size. Arrow's own format
+    costs next to nothing to write and to read back, and DuckDB scans it without
+    converting or checking it again (a Parquet round trip took a quarter of a
+    big import's time). Consecutive batches of a table with the same columns go
+    to one file. Returns None as soon as the file's hash shows it was imported
+    before.
     """
     staged = _Staged({}, {}, Counter(), [])
     source.rejects = staged.rejects
@@ -448,44 +452,42 @@ def _release_memory() -> None:
 
 
 class _StagingWriters:
-    """One open Parquet file per table, while its batches keep the same schema.
+    """One open Arrow IPC stream file per table, while its batches keep the same schema.
 
-    Written for speed, to be read once moments later: no compression and no
-    statistics (nothing filters on them); dictionary encoding only for the
-    columns an importer already dictionary-encoded, since trying it on every
-    column costs more than the rest of the write.
+    Written for speed, to be read once moments later: uncompressed, and cut into
+    batches of at most _STAGED_ROWS rows, so that reading them back holds little
+    in memory. A stream (not the IPC file format) takes a dictionary-encoded
+    column's new dictionary in each batch.
     """
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.files = 0
-        self.open: dict[str, tuple[pa.Schema, pq.ParquetWriter]] = {}
+        self.open: dict[str, tuple[pa.Schema, pa.NativeFile, ipc.RecordBatchStreamWriter]] = {}
 
     def write(self, table: str, rows: pa.Table) -> Path | None:
         """Append `rows`; returns the path of the file it opened for them, if it did."""
         path = None
-        schema, writer = self.open.get(table, (None, None))
+        schema, _, writer = self.open.get(table, (None, None, None))
         if schema is None or writer is None or not schema.equals(rows.schema):
-            if writer is not None:
-                writer.close()
+            self._close(table)
             self.files += 1
-            path = self.folder / f"{table}-{self.files:06d}.parquet"
-            encoded = [f.name for f in rows.schema if pa.types.is_dictionary(f.type)]
-            writer = pq.ParquetWriter(
-                path,
-                rows.schema,
-                compression="none",
-                use_dictionary=encoded,
-                write_statistics=False,
-            )
-            self.open[table] = (rows.schema, writer)
-        writer.write_table(rows)
+            path = self.folder / f"{table}-{self.files:06d}.arrows"
+            sink = pa.OSFile(str(path), "wb")
+            writer = ipc.new_stream(sink, rows.schema)
+            self.open[table] = (rows.schema, sink, writer)
+        writer.write_table(rows, max_chunksize=_STAGED_ROWS)
         return path
 
     def close(self) -> None:
-        for _, writer in self.open.values():
+        for table in list(self.open):
+            self._close(table)
+
+    def _close(self, table: str) -> None:
+        if table in self.open:
+            _, sink, writer = self.open.pop(table)
             writer.close()
-        self.open.clear()
+            sink.close()
 
 
 def _batches(source: Source, importer: Importer) -> Iterator[Batch]:
@@ -615,46 +617,79 @@ def _insert_new(
     """
     keys = NATURAL_KEYS[table]
     key_list = ", ".join(keys)
-    paths = ", ".join("'" + str(path).replace("'", "''") + "'" for path in staged.files[table])
     # Every canonical column, cast to its type, so keys compare like with like.
     present = staged.columns[table]
     columns = ", ".join(
         f"CAST({name} AS {kind}) AS {name}" if name in present else f"NULL::{kind} AS {name}"
         for name, kind in canonical_columns()[table].items()
     )
-    staged_sql = f"SELECT {columns} FROM read_parquet([{paths}], union_by_name = true)"
     # An identity-keyed row (an account, a workout) exists once, however often a file repeats it.
     identity = table in _IDENTITY_KEYED
     first_only = f"QUALIFY row_number() OVER (PARTITION BY {key_list}) = 1" if identity else ""
-    if _is_empty(con, table):
+    empty = _is_empty(con, table)
+    with _staged_rows(con, staged.files[table], readings=1 if empty else 2) as relations:
+        staged_sql = f"SELECT {columns} FROM {relations[0]}"
+        if empty:
+            sql = f"""
+                INSERT INTO main.{table} BY NAME
+                SELECT s.*, ? AS import_id FROM ({staged_sql}) AS s {first_only}
+            """
+            return _run_insert(con, source, importer, table, sql, [import_id])
+        staged_again = f"SELECT {columns} FROM {relations[1]}"
+        match = " AND ".join(f"s.{k} IS NOT DISTINCT FROM e.{k}" for k in keys)
+        new = "_have = 0 AND _position = 1" if identity else "_position - _have > _have"
         sql = f"""
             INSERT INTO main.{table} BY NAME
-            SELECT s.*, ? AS import_id FROM ({staged_sql}) AS s {first_only}
+            WITH staged AS NOT MATERIALIZED ({staged_sql}),
+            staged_keys AS NOT MATERIALIZED ({staged_again}),
+            known AS (
+                SELECT {", ".join(f"e.{k}" for k in keys)}
+                FROM main.{table} AS e SEMI JOIN staged_keys AS s ON {match}
+            ),
+            numbered AS (
+                SELECT *,
+                    count(*) FILTER (WHERE _known) OVER (PARTITION BY {key_list}) AS _have,
+                    row_number() OVER (PARTITION BY {key_list} ORDER BY _known DESC) AS _position
+                FROM (
+                    SELECT *, false AS _known FROM staged
+                    UNION ALL BY NAME
+                    SELECT *, true AS _known FROM known
+                )
+            )
+            SELECT * EXCLUDE (_known, _have, _position), ? AS import_id
+            FROM numbered WHERE NOT _known AND {new}
         """
         return _run_insert(con, source, importer, table, sql, [import_id])
-    match = " AND ".join(f"s.{k} IS NOT DISTINCT FROM e.{k}" for k in keys)
-    new = "_have = 0 AND _position = 1" if identity else "_position - _have > _have"
-    sql = f"""
-        INSERT INTO main.{table} BY NAME
-        WITH staged AS NOT MATERIALIZED ({staged_sql}),
-        known AS (
-            SELECT {", ".join(f"e.{k}" for k in keys)}
-            FROM main.{table} AS e SEMI JOIN staged AS s ON {match}
-        ),
-        numbered AS (
-            SELECT *,
-                count(*) FILTER (WHERE _known) OVER (PARTITION BY {key_list}) AS _have,
-                row_number() OVER (PARTITION BY {key_list} ORDER BY _known DESC) AS _position
-            FROM (
-                SELECT *, false AS _known FROM staged
-                UNION ALL BY NAME
-                SELECT *, true AS _known FROM known
-            )
-        )
-        SELECT * EXCLUDE (_known, _have, _position), ? AS import_id
-        FROM numbered WHERE NOT _known AND {new}
-    """
-    return _run_insert(con, source, importer, table, sql, [import_id])
+
+
+@contextlib.contextmanager
+def _staged_rows(
+    con: duckdb.DuckDBPyConnection, files: Sequence[Path], *, readings: int
+) -> Iterator[list[str]]:
+    """`readings` relations over the staged files (their UNION ALL BY NAME), each
+    reading the files afresh: DuckDB reads an Arrow stream once, and the dedupe
+    query reads the staged rows twice."""
+    names: list[str] = []
+    opened: list[pa.NativeFile] = []
+    relations = []
+    try:
+        for _ in range(readings):
+            parts = []
+            for path in files:
+                names.append(f"_staged_{len(names)}")
+                opened.append(pa.OSFile(str(path), "rb"))
+                con.register(names[-1], ipc.open_stream(opened[-1]))
+                parts.append(f"SELECT * FROM {names[-1]}")
+            relations.append("(" + " UNION ALL BY NAME ".join(parts) + ")")
+        yield relations
+    finally:
+        for name in names:
+            # After a failed insert DuckDB refuses until the rollback; the connection
+            # closes with the transaction anyway.
+            with contextlib.suppress(duckdb.Error):
+                con.unregister(name)
+        for stream in opened:
+            stream.close()
 
 
 def _is_empty(con: duckdb.DuckDBPyConnection, table: str) -> bool:

@@ -19,13 +19,21 @@ Each element becomes one `location_points` row, source `google_records`
   `formFactor`...) are not kept.
 
 Speed is the point of this module. `_google_stream` cuts the array into pieces
-of complete elements (about 16 MB); DuckDB's JSON reader (C++, and free of
-Python's lock) turns each piece into an Arrow table of the fields above, in a
-second thread one piece ahead, while this thread converts the previous piece
-column-wise with numpy and Arrow compute. No Python object is made per point,
-and memory stays at a few pieces. A piece DuckDB refuses (an element of the
-wrong shape: `"latitudeE7": "north"`) is decoded element by element with
-msgspec instead, so that only the misfits are rejected, each with its line.
+of complete elements (about 16 MB), read one piece ahead in a second thread
+while this thread finishes the previous one. No Python object is made per
+point, and memory stays at a few pieces. A piece is read by, in turn:
+
+- the C scanner `selfdata._jsonscan`, where it is built (and SELFDATA_PURE_PYTHON
+  is not 1): it parses each element straight into column buffers and the `extra`
+  JSON, without Python's lock. It reads exactly what DuckDB's reader below would,
+  and leaves to it any piece holding something it is not sure to read the same
+  way (an odd number, a duplicated key, a time of another form...);
+- DuckDB's JSON reader (C++, also free of Python's lock), turning the piece into
+  an Arrow table of the fields above, converted column-wise with numpy and
+  Arrow compute;
+- msgspec, element by element, for a piece DuckDB refuses (an element of the
+  wrong shape: `"latitudeE7": "north"`), so that only the misfits are rejected,
+  each with its line.
 """
 
 from __future__ import annotations
@@ -33,12 +41,12 @@ from __future__ import annotations
 import math
 import os
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, TypeAlias
 
 import duckdb
 import msgspec
@@ -47,18 +55,30 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from selfdata.importers._google_stream import JsonStream, Piece
+from selfdata.importers._google_stream import JsonStream, Piece, native
 from selfdata.importers._local_offsets import LocalOffsets
 from selfdata.importers.base import Source
 from selfdata.importers.columns import canonical_schema, parse_iso_times
 
-__all__ = ["SOURCE", "read_records"]
+_jsonscan: Any
+try:  # the optional C scanner; without it DuckDB reads the same rows
+    from selfdata import _jsonscan
+except ImportError:  # pragma: no cover - depends on the machine's build
+    _jsonscan = None
+
+__all__ = ["SOURCE", "native", "read_records"]
 
 SOURCE = "google_records"
 LOCATION_SCHEMA = canonical_schema("location_points")
 _STAGED_SCHEMA = LOCATION_SCHEMA.set(
     LOCATION_SCHEMA.get_field_index("source"),
     pa.field("source", pa.dictionary(pa.int32(), pa.string())),
+)
+# The C scanner's `extra` is JSON by construction: typed as such, DuckDB stores it
+# without parsing it again.
+_JSON = pa.json_(pa.string())
+_SCANNED_SCHEMA = _STAGED_SCHEMA.set(
+    _STAGED_SCHEMA.get_field_index("extra"), pa.field("extra", _JSON)
 )
 
 _E7 = 10_000_000
@@ -129,9 +149,18 @@ class _LooseLocation(msgspec.Struct):
     activitys: Any = None
 
 
+_NO_PLACE = "no latitudeE7/longitudeE7"
+_OUTSIDE = "coordinates out of range"
+_NO_TIME = "no timestamp or timestampMs"
+_BAD_TIME = "unparsable timestamp"
+# Why the C scanner found a row unusable, by its number there (0: usable).
+_SCANNED_REASONS = (_NO_PLACE, _OUTSIDE, _NO_TIME)
+_UTC = pa.timestamp("us", tz="UTC")
+
 _decode_elements = msgspec.json.Decoder(list[msgspec.Raw]).decode
 _decode_loose = msgspec.json.Decoder(_LooseLocation, strict=False).decode
 _REQUIRED = ("latitudeE7", "longitudeE7", "timestampMs", "timestamp")
+_INT64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]  # a deviceTag past it is dropped
 
 
 def read_records(stream: JsonStream, source: Source) -> Iterator[pa.Table]:
@@ -141,34 +170,67 @@ def read_records(stream: JsonStream, source: Source) -> Iterator[pa.Table]:
         for key in stream.object_keys():
             if key != "locations" or not stream.is_array():
                 continue
-            pieces = stream.pieces(parser.decode)
+            pieces = stream.pieces(_decoder(parser))
             coming = ahead.submit(next, pieces, None)
             while (piece := coming.result()) is not None:
-                coming = ahead.submit(next, pieces, None)  # DuckDB reads on meanwhile
-                raw, lines = _raw(piece, source)
-                table = _table(raw, lines, source, offsets)
+                coming = ahead.submit(next, pieces, None)  # the next piece is read meanwhile
+                if isinstance(piece.items, _Scanned):
+                    table = _scanned_table(piece, source, offsets)
+                else:
+                    raw, lines = _raw(piece, source)
+                    table = _table(raw, lines, source, offsets)
                 if table.num_rows:
                     yield table
 
 
+@dataclass
+class _Scanned:
+    """The column buffers the C scanner made of a piece (see `_jsonscan.c`)."""
+
+    found: tuple[Any, ...]
+
+
+_Items: TypeAlias = "pa.Table | _Scanned"
+
+
+def _decoder(parser: _Parser) -> Callable[[bytes], _Items]:
+    """The C scanner, handing what it declines to DuckDB; DuckDB alone without it.
+
+    Both raise ValueError for a piece cut in the wrong place (the stream then cuts
+    elsewhere) and DuckDB for one it refuses.
+    """
+    if not native():
+        return parser.decode
+
+    def decode(data: bytes) -> _Items:
+        found = _jsonscan.locations(data)
+        return parser.decode(data) if isinstance(found, str) else _Scanned(found)
+
+    return decode
+
+
 class _Parser:
-    """DuckDB's JSON reader, over each piece written to a scratch file in turn."""
+    """DuckDB's JSON reader, over each piece written to a scratch file in turn.
+
+    Connected on first use: with the C scanner, most files never need it.
+    """
 
     def __enter__(self) -> _Parser:
-        # In memory where there is a tmpfs: a GB of pieces need not be written to disk.
-        memory = _SHARED_MEMORY if os.access(_SHARED_MEMORY, os.W_OK) else None
-        self._folder = tempfile.TemporaryDirectory(prefix="selfdata-google-", dir=memory)
-        self._path = str(Path(self._folder.name) / "piece.json")
-        # One thread: the other core converts the previous piece.
-        self._con = duckdb.connect(config={"threads": 1, "memory_limit": "512MB"})
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._folder: tempfile.TemporaryDirectory[str] | None = None
         return self
 
     def __exit__(self, *_: object) -> None:
-        self._con.close()
-        self._folder.cleanup()
+        if self._con is not None:
+            self._con.close()
+        if self._folder is not None:
+            self._folder.cleanup()
 
     def decode(self, data: bytes) -> pa.Table:
         """The piece as an Arrow table of the fields read; ValueError when DuckDB refuses it."""
+        if self._con is None:
+            self._connect()
+        assert self._con is not None
         with open(self._path, "wb") as scratch:
             scratch.write(data)
         try:
@@ -182,22 +244,30 @@ class _Parser:
         except duckdb.Error as error:
             raise ValueError(str(error).splitlines()[0]) from error
 
+    def _connect(self) -> None:
+        # In memory where there is a tmpfs: a GB of pieces need not be written to disk.
+        memory = _SHARED_MEMORY if os.access(_SHARED_MEMORY, os.W_OK) else None
+        self._folder = tempfile.TemporaryDirectory(prefix="selfdata-google-", dir=memory)
+        self._path = str(Path(self._folder.name) / "piece.json")
+        # One thread: the other core converts the previous piece.
+        self._con = duckdb.connect(config={"threads": 1, "memory_limit": "512MB"})
+
 
 @dataclass
 class _Lines:
     """Where a piece's rows came from, for the lines of rejects."""
 
-    piece: Piece[pa.Table]
+    piece: Piece[_Items]
     numbers: npt.NDArray[np.int64] | None  # row -> element of the piece (None: the same)
 
     def of(self, rows: npt.NDArray[np.int64]) -> list[int]:
         return self.piece.lines_of(rows if self.numbers is None else self.numbers[rows])
 
 
-def _raw(piece: Piece[pa.Table], source: Source) -> tuple[pa.Table, _Lines]:
+def _raw(piece: Piece[_Items], source: Source) -> tuple[pa.Table, _Lines]:
     """The piece's fields as DuckDB read them or, when it refused the piece, element by
     element, the misfits rejected."""
-    if piece.items is not None:
+    if isinstance(piece.items, pa.Table):
         table, piece.items = piece.items, None  # let the piece's table go with its rows
         return table, _Lines(piece, None)
     rows: list[dict[str, Any]] = []
@@ -212,7 +282,7 @@ def _raw(piece: Piece[pa.Table], source: Source) -> tuple[pa.Table, _Lines]:
 
 
 def _loose_row(
-    element: msgspec.Raw, piece: Piece[pa.Table], index: int, source: Source
+    element: msgspec.Raw, piece: Piece[_Items], index: int, source: Source
 ) -> dict[str, Any] | None:
     """An element with nulls or odd types: what is usable of it, or None (rejected, with why)."""
     try:
@@ -223,8 +293,8 @@ def _loose_row(
     row: dict[str, Any] = {}
     for field in _RAW_SCHEMA.names[:-2]:
         value = getattr(loose, field)
-        kind: type = str if field in ("timestamp", "source", "platformType") else float
-        kind = int if field == "deviceTag" else kind
+        kind: Any = str if field in ("timestamp", "source", "platformType") else float
+        kind = _INT64 if field == "deviceTag" else kind
         try:
             row[field] = None if value is None else msgspec.convert(value, kind, strict=False)
         except msgspec.ValidationError:
@@ -243,6 +313,67 @@ def _guesses(value: Any, kind: Any) -> Any:
         return msgspec.to_builtins(msgspec.convert(value, kind, strict=False))
     except msgspec.ValidationError:
         return None
+
+
+def _scanned_table(piece: Piece[_Items], source: Source, zones: LocalOffsets) -> pa.Table:
+    """The rows the C scanner read (Arrow arrays over its buffers), the unusable
+    ones rejected with their line."""
+    assert isinstance(piece.items, _Scanned)
+    found, piece.items = piece.items.found, None  # let the buffers go with the rows
+    n, reasons, micros, lat, lon, *numbers, ends, extra, extra_ok, wrapped_lat, wrapped_lon = found
+    source.repaired(_mended(90), wrapped_lat)
+    source.repaired(_mended(180), wrapped_lon)
+    usable = _scanned_usable(np.frombuffer(reasons, np.uint8), piece, source)
+    instants = np.frombuffer(micros, np.int64)
+    minutes = zones.minutes(np.frombuffer(lat), np.frombuffer(lon), instants, usable)
+    accuracy, altitude, speed = (_doubles(n, numbers[k], numbers[k + 1]) for k in (0, 2, 4))
+    text = pa.Array.from_buffers(pa.string(), n, [_bits(extra_ok), _bits(ends), _bits(extra)])
+    indices = pa.Array.from_buffers(pa.int32(), n, [None, pa.py_buffer(bytes(4 * n))])
+    columns = [
+        pa.Array.from_buffers(_UTC, n, [None, pa.py_buffer(micros)]),
+        minutes,
+        _doubles(n, lat),
+        _doubles(n, lon),
+        accuracy,
+        altitude,
+        speed,
+        pa.DictionaryArray.from_arrays(indices, _source_value().dictionary),
+        pa.nulls(n, pa.string()),
+        pa.ExtensionArray.from_storage(_JSON, text),
+    ]
+    table = pa.Table.from_arrays(columns, schema=_SCANNED_SCHEMA)
+    if usable.all():
+        return table
+    bits = pa.py_buffer(np.packbits(usable, bitorder="little"))
+    return table.filter(pa.Array.from_buffers(pa.bool_(), n, [None, bits]))
+
+
+def _scanned_usable(
+    reasons: npt.NDArray[np.uint8], piece: Piece[_Items], source: Source
+) -> npt.NDArray[np.bool_]:
+    """Which rows the scanner found usable; the others are rejected with their line
+    (all of one reason, then the next, as `_check` does)."""
+    usable: npt.NDArray[np.bool_] = reasons == 0
+    if not usable.all():
+        for code, why in enumerate(_SCANNED_REASONS, 1):
+            _reject(reasons == code, why, _Lines(piece, None), source)
+    return usable
+
+
+# The scanner's columns: bytes-like (its own buffer objects), read without a copy.
+_Buffer: TypeAlias = Any
+
+
+def _doubles(n: int, values: _Buffer, valid: _Buffer | None = None) -> pa.Array:
+    return pa.Array.from_buffers(pa.float64(), n, [_bits(valid), pa.py_buffer(values)])
+
+
+def _bits(data: _Buffer | None) -> pa.Buffer | None:
+    return None if data is None else pa.py_buffer(data)
+
+
+def _mended(limit: int) -> str:
+    return f"E7 coordinate past {limit} degrees mended by -2^32"
 
 
 def _table(raw: pa.Table, lines: _Lines, source: Source, zones: LocalOffsets) -> pa.Table:
@@ -277,10 +408,14 @@ def _table(raw: pa.Table, lines: _Lines, source: Source, zones: LocalOffsets) ->
 def _source_value() -> pa.DictionaryArray:
     """One value for every row: dictionary-encoded, it is staged as a dictionary too.
 
-    Built on first use: `pa.array` at import time would import pandas into
-    every selfdata process (0.3 s and 39 MB), whatever it imports.
+    Built from buffers: `pa.array`, even of a list, imports pandas (0.3 s and
+    39 MB), which an import need not wait for.
     """
-    return pa.DictionaryArray.from_arrays(pa.array([0], pa.int32()), [SOURCE])
+    name = SOURCE.encode()
+    ends = pa.py_buffer(np.array([0, len(name)], np.int32))
+    dictionary = pa.Array.from_buffers(pa.string(), 1, [None, ends, pa.py_buffer(name)])
+    index = pa.Array.from_buffers(pa.int32(), 1, [None, pa.py_buffer(bytes(4))])
+    return pa.DictionaryArray.from_arrays(index, dictionary)
 
 
 def _array(column: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -298,7 +433,7 @@ def _degrees(e7: npt.NDArray[np.float64], limit: int, source: Source) -> npt.NDA
     wrapped = (e7 > limit * _E7) & (e7 - _WRAP >= -limit * _E7)
     if wrapped.any():
         e7 = np.where(wrapped, e7 - _WRAP, e7)
-        source.repaired(f"E7 coordinate past {limit} degrees mended by -2^32", int(wrapped.sum()))
+        source.repaired(_mended(limit), int(wrapped.sum()))
     return e7 / _E7
 
 
@@ -332,11 +467,11 @@ def _check(
     outside = ~no_place & ((np.abs(lat) > 90) | (np.abs(lon) > 180))
     usable: npt.NDArray[np.bool_] = ~(no_time | bad_time | no_place | outside)
     if not usable.all():
-        _reject(no_place, "no latitudeE7/longitudeE7", lines, source)
-        _reject(outside, "coordinates out of range", lines, source)
+        _reject(no_place, _NO_PLACE, lines, source)
+        _reject(outside, _OUTSIDE, lines, source)
         placed = ~no_place & ~outside
-        _reject(no_time & placed, "no timestamp or timestampMs", lines, source)
-        _reject(bad_time & placed, "unparsable timestamp", lines, source)
+        _reject(no_time & placed, _NO_TIME, lines, source)
+        _reject(bad_time & placed, _BAD_TIME, lines, source)
     return usable
 
 

@@ -25,10 +25,11 @@ split an element. Two ways find the cut:
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Generic, NoReturn, TypeVar
+from typing import IO, Any, Generic, NoReturn, TypeVar
 
 import msgspec
 import numpy as np
@@ -36,10 +37,18 @@ import numpy.typing as npt
 
 from selfdata.errors import ParseError
 
-__all__ = ["CHUNK_BYTES", "JsonStream", "Piece", "element_starts"]
+_jsonscan: Any
+try:  # the optional C scanner, here for counting lines
+    from selfdata import _jsonscan
+except ImportError:  # pragma: no cover - depends on the machine's build
+    _jsonscan = None
+
+__all__ = ["CHUNK_BYTES", "JsonStream", "Piece", "element_starts", "native"]
 
 # Bytes read at a time, and so about the size of one piece.
 CHUNK_BYTES = 16 << 20
+# Bytes asked of the stream per call (and counted for lines per numpy call).
+_READ_BYTES = 1 << 20
 
 T = TypeVar("T")
 
@@ -47,6 +56,7 @@ _BOM = b"\xef\xbb\xbf"
 _SPACE = re.compile(rb"[ \t\r\n]*")
 _SCALAR = re.compile(rb"[^,\]} \t\r\n]*")
 _BACKSLASH = ord("\\")
+_NEWLINE = ord("\n")
 # Byte classes for the scanner: 1 quote, 2 backslash, 3 opening, 4 closing bracket, 5 comma.
 _CLASS = np.zeros(256, np.uint8)
 for _char, _kind in ((b'"', 1), (b"\\", 2), (b"{", 3), (b"[", 3), (b"}", 4), (b"]", 4), (b",", 5)):
@@ -114,7 +124,10 @@ class JsonStream:
         self._stream = stream
         self.name = name
         self._chunk = chunk_bytes
-        self._buf = b""
+        # One buffer for the whole file, its memory reused from read to read: a
+        # new one per chunk would have the system zero fresh pages each time.
+        self._buf = bytearray()
+        self._scratch = bytearray(min(chunk_bytes, _READ_BYTES))
         self._pos = 0
         self._counted = 0  # newlines are counted up to this offset of the buffer...
         self._line = 1  # ...where this line starts: each byte is counted once
@@ -128,7 +141,8 @@ class JsonStream:
 
         A BOM before it is allowed.
         """
-        self._fill()
+        while len(self._buf) < len(_BOM) and self._fill():
+            pass  # however small the chunks, the BOM is looked for whole
         if self._buf.startswith(_BOM):
             self._pos = len(_BOM)
         char = self._next_char()
@@ -261,19 +275,26 @@ class JsonStream:
         """Read another chunk, dropping what has been consumed. False at the end of the file."""
         if self._eof:
             return False
-        data = self._stream.read(self._chunk)
-        if not data:
-            self._eof = True
-            return False
         self._line_at(self._pos)
-        self._buf = b"".join((memoryview(self._buf)[self._pos :], data))  # one copy, not two
+        del self._buf[: self._pos]
         self._pos = self._counted = 0
-        return True
+        read = 0
+        stream: Any = self._stream  # typing.IO lacks readinto; file and zip streams have it
+        with memoryview(self._scratch) as scratch:
+            while read < self._chunk:
+                got = stream.readinto(scratch[: self._chunk - read])
+                if not got:
+                    break
+                self._buf += scratch[:got]
+                read += got
+        self._eof = read == 0
+        return not self._eof
 
     def _line_at(self, offset: int) -> int:
         """The line of the buffer's byte at `offset`, at or after the last one asked for."""
-        self._line += self._buf.count(b"\n", self._counted, offset)
-        self._counted = offset
+        if offset > self._counted:
+            self._line += _newlines(self._buf, self._counted, offset)
+            self._counted = offset
         return self._line
 
     def _next_char(self) -> str:
@@ -314,6 +335,24 @@ class JsonStream:
         raise ParseError(self.name, f"{reason}, at line {line}")
 
 
+def native() -> bool:
+    """Whether the C scanner (`selfdata._jsonscan`) is built and not switched off
+    (SELFDATA_PURE_PYTHON=1)."""
+    return _jsonscan is not None and os.environ.get("SELFDATA_PURE_PYTHON") != "1"
+
+
+def _newlines(buf: bytearray, start: int, end: int) -> int:
+    """How many newlines buf[start:end] holds: in C where it is built, else with numpy
+    a megabyte at a time (faster than bytes.count, and its scratch mask is reused)."""
+    if native():
+        return int(_jsonscan.newlines(buf, start, end))
+    count = 0
+    for at in range(start, end, _READ_BYTES):
+        part = np.frombuffer(buf, np.uint8, min(_READ_BYTES, end - at), at)
+        count += int(np.count_nonzero(part == _NEWLINE))
+    return count
+
+
 def element_starts(data: bytes) -> npt.NDArray[np.int64]:
     """Offsets of the elements of the JSON array `data` (its first byte is `[`).
 
@@ -328,14 +367,14 @@ def element_starts(data: bytes) -> npt.NDArray[np.int64]:
     return np.array([_SPACE.match(data, int(s)).end() for s in starts], np.int64)  # type: ignore[union-attr]
 
 
-def _separator(buf: bytes, end: int) -> bytes | None:
+def _separator(buf: bytes | bytearray, end: int) -> bytes | None:
     """The bytes between the element ending at `end` and the next, when both are objects:
     the closing brace, the comma and the next opening brace with their white space."""
     match = _SEPARATOR.match(buf, end - 1)
     return match.group() if match else None
 
 
-def _value_end(buf: bytes, start: int, char: str) -> int | None:
+def _value_end(buf: bytes | bytearray, start: int, char: str) -> int | None:
     """Where the value starting at `start` ends, or None when the buffer ends first."""
     if char in "{[":
         positions, _, depth = _structure(buf, start)
@@ -348,7 +387,7 @@ def _value_end(buf: bytes, start: int, char: str) -> int | None:
     return match.end() if match.end() < len(buf) else None
 
 
-def _string_end(buf: bytes, start: int) -> int | None:
+def _string_end(buf: bytes | bytearray, start: int) -> int | None:
     """The end of the string whose opening quote is at `start` (a key: short)."""
     at = start
     while (at := buf.find(b'"', at + 1)) >= 0:
@@ -360,7 +399,7 @@ def _string_end(buf: bytes, start: int) -> int | None:
     return None
 
 
-def _ends(buf: bytes, start: int) -> tuple[npt.NDArray[np.int64], int | None]:
+def _ends(buf: bytes | bytearray, start: int) -> tuple[npt.NDArray[np.int64], int | None]:
     """Offsets of the closing brackets that end elements of the array being read from
     `start` (between two elements), and of the array's own `]` if the buffer holds it."""
     positions, chars, depth = _structure(buf, start)
@@ -374,7 +413,7 @@ def _ends(buf: bytes, start: int) -> tuple[npt.NDArray[np.int64], int | None]:
 
 
 def _structure(
-    buf: bytes, start: int
+    buf: bytes | bytearray, start: int
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
     """Brackets and commas outside strings from `start` (between two tokens) on:
     their offsets, characters, and the depth after each."""
