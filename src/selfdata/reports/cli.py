@@ -38,11 +38,11 @@ from selfdata.reports.schedule import (
 from selfdata.templates.catalog import entries, resolve
 from selfdata.templates.sandbox import sandbox_status
 
-__all__ = ["report_command", "reports_group"]
+__all__ = ["cell_timeout_option", "report_command", "reports_group"]
 
 _CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
-_timeout_option = click.option(
+cell_timeout_option = click.option(
     "--cell-timeout",
     type=click.FloatRange(min=1),
     default=DEFAULT_CELL_TIMEOUT_S,
@@ -83,7 +83,7 @@ _today_option = click.option(
     metavar="KEY=VALUE",
     help="A template parameter (repeatable), e.g. --set top=5.",
 )
-@_timeout_option
+@cell_timeout_option
 @_today_option
 @click.pass_context
 def report_command(
@@ -160,7 +160,7 @@ def reports_group() -> None:
     help="Reports rendered at once (default: up to 4, one per CPU).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Only print failures (for cron).")
-@_timeout_option
+@cell_timeout_option
 @_today_option
 @click.pass_context
 def run_due_command(

@@ -16,9 +16,9 @@ import click
 
 from selfdata.console import command_vault, plain_console, quiet_table
 from selfdata.errors import VaultError
+from selfdata.reports.cli import cell_timeout_option
 from selfdata.reports.errors import TemplateError
 from selfdata.reports.manifest import Template, load_template, read_notebook, templates_dir
-from selfdata.reports.render import DEFAULT_CELL_TIMEOUT_S
 from selfdata.templates import scan, store
 from selfdata.templates.catalog import Entry, entries
 from selfdata.templates.check import CheckResult, check_template, demo_vault_ready
@@ -123,14 +123,7 @@ def new_command(name: str, parent: Path, author: str) -> None:
 @templates_group.command("check", context_settings=_CONTEXT)
 @click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--no-run", is_flag=True, help="Only the static checks; do not render it.")
-@click.option(
-    "--cell-timeout",
-    type=click.FloatRange(min=1),
-    default=DEFAULT_CELL_TIMEOUT_S,
-    show_default=True,
-    metavar="SECONDS",
-    help="Longest any one notebook cell may run.",
-)
+@cell_timeout_option
 @click.pass_context
 def check_command(ctx: click.Context, path: Path, no_run: bool, cell_timeout: float) -> None:
     """Run every check a template needs before you share it; one OK/FAIL line each.
