@@ -60,32 +60,10 @@ enum { GO = 0, STOP = -1 };
 #define E7 10000000.0
 #define WRAP 4294967296.0
 
-/* --- growable buffers ----------------------------------------------------------- */
+/* --- growable buffers (Buffer, grow, put, put_char, put_utf8: _cbuffer.h) --------- */
 
-typedef struct {
-    char *data;
-    Py_ssize_t size, capacity;
-} Buffer;
-
-static int grow(Buffer *b, Py_ssize_t extra) {
-    if (b->size + extra <= b->capacity) return 0;
-    Py_ssize_t capacity = b->capacity ? b->capacity : 4096;
-    while (capacity < b->size + extra) capacity *= 2;
-    char *grown = PyMem_RawRealloc(b->data, capacity);
-    if (!grown) return -1;
-    b->data = grown;
-    b->capacity = capacity;
-    return 0;
-}
-
-/* Callers reserve first (grow), then put without checks. */
-static inline void put(Buffer *b, const void *data, Py_ssize_t length) {
-    if (length == 0) return;
-    memcpy(b->data + b->size, data, length);
-    b->size += length;
-}
-
-static inline void put_char(Buffer *b, char c) { b->data[b->size++] = c; }
+#define BUFFER_FIRST_CAPACITY 4096
+#include "_cbuffer.h"
 
 static inline void put_text(Buffer *b, const char *text) { put(b, text, (Py_ssize_t)strlen(text)); }
 
@@ -264,23 +242,6 @@ static int is_utf8(const unsigned char *s, Py_ssize_t n) {
         i += length;
     }
     return 1;
-}
-
-static inline void put_utf8(Buffer *b, uint32_t c) {
-    if (c < 0x80) put_char(b, (char)c);
-    else if (c < 0x800) {
-        put_char(b, (char)(0xC0 | (c >> 6)));
-        put_char(b, (char)(0x80 | (c & 0x3F)));
-    } else if (c < 0x10000) {
-        put_char(b, (char)(0xE0 | (c >> 12)));
-        put_char(b, (char)(0x80 | ((c >> 6) & 0x3F)));
-        put_char(b, (char)(0x80 | (c & 0x3F)));
-    } else {
-        put_char(b, (char)(0xF0 | (c >> 18)));
-        put_char(b, (char)(0x80 | ((c >> 12) & 0x3F)));
-        put_char(b, (char)(0x80 | ((c >> 6) & 0x3F)));
-        put_char(b, (char)(0x80 | (c & 0x3F)));
-    }
 }
 
 /* One character as msgspec's JSON encoder writes it: short escapes where JSON has

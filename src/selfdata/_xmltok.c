@@ -60,32 +60,9 @@
 enum { START = 0, END = 1, EMPTY = 2, OTHER = 3 };
 enum { REJECT_DATES = 0, REJECT_SLEEP_DATES = 1, REJECT_NO_TYPE = 2 };
 
-/* --- growable buffers ----------------------------------------------------------- */
+/* --- growable buffers (Buffer, grow, put, put_char, put_utf8: _cbuffer.h) --------- */
 
-typedef struct {
-    char *data;
-    Py_ssize_t size, capacity;
-} Buffer;
-
-static int grow(Buffer *b, Py_ssize_t extra) {
-    if (b->size + extra <= b->capacity) return 0;
-    Py_ssize_t capacity = b->capacity ? b->capacity : 256;
-    while (capacity < b->size + extra) capacity *= 2;
-    char *grown = PyMem_RawRealloc(b->data, capacity);
-    if (!grown) return -1;
-    b->data = grown;
-    b->capacity = capacity;
-    return 0;
-}
-
-/* Callers reserve first (grow), then put without checks. */
-static inline void put(Buffer *b, const char *text, Py_ssize_t length) {
-    if (length == 0) return; /* b->data may still be NULL */
-    memcpy(b->data + b->size, text, length);
-    b->size += length;
-}
-
-static inline void put_char(Buffer *b, char c) { b->data[b->size++] = c; }
+#include "_cbuffer.h"
 
 static int append(Buffer *b, const char *text, Py_ssize_t length) {
     if (grow(b, length) < 0) return -1;
@@ -243,23 +220,6 @@ static uint32_t entity(const char *text, Py_ssize_t length, Py_ssize_t *used) {
     if (i >= length || digits == 0 || !is_xml_char(c)) return 0;
     *used = i + 1;
     return c;
-}
-
-static inline void put_utf8(Buffer *b, uint32_t c) {
-    if (c < 0x80) put_char(b, (char)c);
-    else if (c < 0x800) {
-        put_char(b, (char)(0xC0 | (c >> 6)));
-        put_char(b, (char)(0x80 | (c & 0x3F)));
-    } else if (c < 0x10000) {
-        put_char(b, (char)(0xE0 | (c >> 12)));
-        put_char(b, (char)(0x80 | ((c >> 6) & 0x3F)));
-        put_char(b, (char)(0x80 | (c & 0x3F)));
-    } else {
-        put_char(b, (char)(0xF0 | (c >> 18)));
-        put_char(b, (char)(0x80 | ((c >> 12) & 0x3F)));
-        put_char(b, (char)(0x80 | ((c >> 6) & 0x3F)));
-        put_char(b, (char)(0x80 | (c & 0x3F)));
-    }
 }
 
 static inline void put_json_char(Buffer *b, uint32_t c) {

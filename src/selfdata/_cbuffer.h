@@ -1,0 +1,65 @@
+/* Growable byte buffers, shared by the C extensions (_xmltok.c, _jsonscan.c).
+ *
+ * Each extension includes this header once; everything is static, so each
+ * module keeps its own copy and nothing is exported. Callers reserve space
+ * first (`grow`), then write without checks (`put`, `put_char`, `put_utf8`),
+ * which keeps the per-byte work free of branches. An extension may define
+ * BUFFER_FIRST_CAPACITY before including it: the size of a buffer's first
+ * allocation.
+ */
+#ifndef SELFDATA_CBUFFER_H
+#define SELFDATA_CBUFFER_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+#ifndef BUFFER_FIRST_CAPACITY
+#define BUFFER_FIRST_CAPACITY 256
+#endif
+
+typedef struct {
+    char *data;
+    Py_ssize_t size, capacity;
+} Buffer;
+
+/* Room for `extra` more bytes; -1 when memory runs out (nothing is lost then). */
+static int grow(Buffer *b, Py_ssize_t extra) {
+    if (b->size + extra <= b->capacity) return 0;
+    Py_ssize_t capacity = b->capacity ? b->capacity : BUFFER_FIRST_CAPACITY;
+    while (capacity < b->size + extra) capacity *= 2;
+    char *grown = PyMem_RawRealloc(b->data, capacity);
+    if (!grown) return -1;
+    b->data = grown;
+    b->capacity = capacity;
+    return 0;
+}
+
+static inline void put(Buffer *b, const void *data, Py_ssize_t length) {
+    if (length == 0) return; /* b->data may still be NULL */
+    memcpy(b->data + b->size, data, length);
+    b->size += length;
+}
+
+static inline void put_char(Buffer *b, char c) { b->data[b->size++] = c; }
+
+/* One code point as UTF-8 (the caller has checked it is a valid one). */
+static inline void put_utf8(Buffer *b, uint32_t c) {
+    if (c < 0x80) put_char(b, (char)c);
+    else if (c < 0x800) {
+        put_char(b, (char)(0xC0 | (c >> 6)));
+        put_char(b, (char)(0x80 | (c & 0x3F)));
+    } else if (c < 0x10000) {
+        put_char(b, (char)(0xE0 | (c >> 12)));
+        put_char(b, (char)(0x80 | ((c >> 6) & 0x3F)));
+        put_char(b, (char)(0x80 | (c & 0x3F)));
+    } else {
+        put_char(b, (char)(0xF0 | (c >> 18)));
+        put_char(b, (char)(0x80 | ((c >> 12) & 0x3F)));
+        put_char(b, (char)(0x80 | ((c >> 6) & 0x3F)));
+        put_char(b, (char)(0x80 | (c & 0x3F)));
+    }
+}
+
+#endif
