@@ -1,4 +1,4 @@
-/* Growable byte buffers, shared by the C extensions (_xmltok.c, _jsonscan.c).
+/* Growable byte buffers and UTF-8, shared by the C extensions (_xmltok.c, _jsonscan.c).
  *
  * Each extension includes this header once; everything is static, so each
  * module keeps its own copy and nothing is exported. Callers reserve space
@@ -60,6 +60,31 @@ static inline void put_utf8(Buffer *b, uint32_t c) {
         put_char(b, (char)(0x80 | ((c >> 6) & 0x3F)));
         put_char(b, (char)(0x80 | (c & 0x3F)));
     }
+}
+
+/* Length of the UTF-8 sequence at s (Unicode table 3-7), 0 if it is not one,
+ * -1 if `left` bytes end before it does while what is there is right so far. */
+static inline int utf8_length(const unsigned char *s, Py_ssize_t left) {
+    unsigned char c = s[0];
+    int length;
+    unsigned char low = 0x80, high = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) length = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        length = 3;
+        if (c == 0xE0) low = 0xA0;
+        if (c == 0xED) high = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        length = 4;
+        if (c == 0xF0) low = 0x90;
+        if (c == 0xF4) high = 0x8F;
+    } else
+        return 0;
+    for (int k = 1; k < length; k++) {
+        if (k >= left) return -1;
+        unsigned char next = s[k];
+        if (next < (k == 1 ? low : 0x80) || next > (k == 1 ? high : 0xBF)) return 0;
+    }
+    return length;
 }
 
 #endif

@@ -216,29 +216,12 @@ static int string(Cursor *c, Span *out) {
 static int is_utf8(const unsigned char *s, Py_ssize_t n) {
     Py_ssize_t i = 0;
     while (i < n) {
-        unsigned char c = s[i];
-        if (c < 0x80) {
+        if (s[i] < 0x80) {
             i++;
             continue;
         }
-        int length;
-        unsigned char low = 0x80, high = 0xBF;
-        if (c >= 0xC2 && c <= 0xDF) length = 2;
-        else if (c >= 0xE0 && c <= 0xEF) {
-            length = 3;
-            if (c == 0xE0) low = 0xA0;
-            if (c == 0xED) high = 0x9F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            length = 4;
-            if (c == 0xF0) low = 0x90;
-            if (c == 0xF4) high = 0x8F;
-        } else
-            return 0;
-        if (i + length > n) return 0;
-        for (int k = 1; k < length; k++) {
-            unsigned char next = s[i + k];
-            if (next < (k == 1 ? low : 0x80) || next > (k == 1 ? high : 0xBF)) return 0;
-        }
+        int length = utf8_length(s + i, n - i); /* 0 or -1: not UTF-8, or cut short */
+        if (length <= 0) return 0;
         i += length;
     }
     return 1;
