@@ -12,6 +12,8 @@ import pytest
 
 from selfdata import open_vault, xmlscan
 from selfdata.cli import cli as selfdata_cli
+from selfdata.importers import _google_stream
+from selfdata.templates.sandbox import sandbox_status
 from tests.conftest import write
 
 STATEMENT = """#tally v1
@@ -257,6 +259,8 @@ def test_doctor_prints_one_line_per_check(cli, registry):
         ["OK", "extensions"],
         ["OK", "importers"],
         ["OK" if xmlscan.native() else "SKIP", "tokenizer"],
+        ["OK" if _google_stream.native() else "SKIP", "scanner"],
+        ["OK" if not sandbox_status().missing else "SKIP", "sandbox"],
         ["SKIP", "settings"],
         ["OK", "home"],
         ["SKIP", "vault"],

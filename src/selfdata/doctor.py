@@ -47,6 +47,8 @@ def run_checks(vault_path: Path) -> list[Check]:
         _duckdb_builtins,
         _importers,
         _tokenizer,
+        _json_scanner,
+        _sandbox,
         lambda: _settings(vault_path),
         lambda: _home_writable(vault_path),
         lambda: _vault(vault_path),
@@ -118,6 +120,29 @@ def _tokenizer() -> Check:
         "C XML tokenizer not built or switched off; big XML exports use the slower numpy path "
         "(reinstall with a C compiler: pip install --force-reinstall -e .)",
     )
+
+
+def _json_scanner() -> Check:
+    # Optional like the tokenizer: without it DuckDB's JSON reader reads Records.json.
+    from selfdata.importers import _google_stream
+
+    if _google_stream.native():
+        return Check("scanner", "OK", "C Records.json scanner built (fast Google imports)")
+    return Check(
+        "scanner",
+        "SKIP",
+        "C Records.json scanner not built or switched off; Google's Records.json is read by "
+        "DuckDB's JSON reader, more slowly (reinstall with a C compiler)",
+    )
+
+
+def _sandbox() -> Check:
+    # Shared templates run in the sandbox; a missing layer weakens it (docs/templates.md).
+    from selfdata.templates.sandbox import sandbox_status
+
+    status = sandbox_status()
+    layers = status.summary().removeprefix("sandbox: ")
+    return Check("sandbox", "SKIP" if status.missing else "OK", layers)
 
 
 def _settings(vault_path: Path) -> Check:
