@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -56,3 +57,28 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def leave_run_behind(nb: Any) -> Any:
+    """`nb` (changed in place) as saving it after a run leaves it: an output and an
+    execution count in its last code cell and papermill's metadata. Fixtures are
+    committed clean, so the stored-outputs template gets these at test time."""
+    from nbformat.v4 import new_output
+
+    last = [cell for cell in nb.cells if cell.cell_type == "code"][-1]
+    last.outputs = [new_output("display_data", data={"text/html": '<p class="sd-say">Hello.</p>'})]
+    last.execution_count = 3
+    nb.metadata["papermill"] = {"duration": 2.5, "parameters": {"period": "2025-06"}}
+    return nb
+
+
+def run_left_behind(template: Path, into: Path) -> Path:
+    """A copy of the template folder `template` in `into`, its notebook as a run left it."""
+    import shutil
+
+    import nbformat
+
+    copy = Path(shutil.copytree(template, into / template.name))
+    notebook = next(copy.glob("*.ipynb"))
+    nbformat.write(leave_run_behind(nbformat.read(notebook, as_version=4)), notebook)
+    return copy

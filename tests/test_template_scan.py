@@ -15,6 +15,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 
 from selfdata.reports.manifest import load_template, read_notebook, template_folders
 from selfdata.templates import scan
+from tests.conftest import leave_run_behind
 
 FIXTURES = Path(__file__).parent / "data" / "templates"
 STATIC = {
@@ -45,9 +46,14 @@ TRIGGERS = {
 }
 
 
+# Committed clean like every notebook; a run's leftovers are put back when it is read.
+AFTER_A_RUN = {"stored-outputs"}
+
+
 def fixture(name: str) -> tuple[Any, Any]:
     template = load_template(FIXTURES / name)
-    return template, read_notebook(template.notebook)
+    nb = read_notebook(template.notebook)
+    return template, leave_run_behind(nb) if name in AFTER_A_RUN else nb
 
 
 def every_finding(nb: Any, tables: tuple[str, ...]) -> list[scan.Finding]:
