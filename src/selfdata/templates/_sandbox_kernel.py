@@ -306,9 +306,9 @@ class _Rules:
     """The audit hook's checks, over the policy's folders (all real paths)."""
 
     def __init__(self, policy: Policy) -> None:
-        self.writes = tuple(_normal(p) for p in (*policy.writes, *policy.devices))
-        self.reads = (*tuple(_normal(p) for p in policy.reads), *self.writes)
-        self.listable = (*self.reads, *tuple(_normal(p) for p in policy.listable))
+        self.writes = tuple(normal_path(p) for p in (*policy.writes, *policy.devices))
+        self.reads = (*tuple(normal_path(p) for p in policy.reads), *self.writes)
+        self.listable = (*self.reads, *tuple(normal_path(p) for p in policy.listable))
         self.pid = os.getpid()
         self.checks: dict[str, Callable[[tuple[Any, ...]], None]] = {
             "open": self.open,
@@ -370,7 +370,7 @@ class _Rules:
             raise PermissionError(_SIGNALS)
 
     def require(self, path: Any, roots: tuple[str, ...], what: str) -> None:
-        real = _normal(os.fsdecode(path))
+        real = normal_path(os.fsdecode(path))
         if not any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in roots):
             raise PermissionError(f"{REFUSED} templates may only {what}, not {real}")
 
@@ -417,7 +417,9 @@ def _refuse(message: str) -> Callable[[tuple[Any, ...]], None]:
     return check
 
 
-def _normal(path: str) -> str:
+def normal_path(path: str) -> str:
+    """`path` as the file system resolves it (links followed, case folded where it is
+    case-insensitive): how both sides of the sandbox compare paths."""
     return os.path.normcase(os.path.realpath(path))
 
 

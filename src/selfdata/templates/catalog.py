@@ -30,6 +30,7 @@ from pathlib import Path
 
 from selfdata.reports.errors import TemplateError
 from selfdata.reports.manifest import Template, load_template, template_folders, templates_dir
+from selfdata.reports.render import is_curated
 from selfdata.templates.store import MANIFEST, approvals, installed_dir, verify
 
 __all__ = ["ENTRY_POINT_GROUP", "Entry", "Resolved", "entries", "resolve"]
@@ -80,11 +81,10 @@ def resolve(name: str | Path, vault: Path) -> Resolved:
     path = Path(name).expanduser()
     if (path / MANIFEST).is_file():
         folder = path.resolve()
-        if folder.parent == templates_dir().resolve():
-            return Resolved(load_template(folder), "curated")
         if folder.parent == installed_dir(vault).resolve():
             return Resolved(load_template(verify(vault, folder.name)), "installed")
-        return Resolved(load_template(folder), "folder")
+        template = load_template(folder)
+        return Resolved(template, "curated" if is_curated(template) else "folder")
     known = ", ".join(sorted({e.name for e in entries(vault)})) or "none"
     raise TemplateError(
         text,

@@ -20,7 +20,6 @@ Example:
 
 from __future__ import annotations
 
-import shutil
 import stat
 import tempfile
 import tomllib
@@ -35,6 +34,7 @@ from selfdata.templates.store import (
     MAX_TEMPLATE_BYTES,
     check_name,
     content_digest,
+    copy_template,
     strip_digest,
     template_files,
 )
@@ -73,10 +73,7 @@ def pack(folder: Path, out: Path) -> Path:
     check_name(template.name)
     target = out / f"{template.name}-{template.version}{PACK_SUFFIX}" if out.is_dir() else out
     with tempfile.TemporaryDirectory(prefix="selfdata-pack-") as work:
-        staged = Path(work) / template.name
-        for relative in template_files(template.folder):
-            (staged / relative).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(template.folder / relative, staged / relative)
+        staged = copy_template(template.folder, Path(work) / template.name)
         notebook = staged / template.notebook.name
         nbformat.write(strip_notebook(read_notebook(notebook)), notebook)  # type: ignore[no-untyped-call]
         manifest = staged / MANIFEST

@@ -66,6 +66,7 @@ from selfdata.templates._sandbox_kernel import (
     NETNS,
     SECCOMP,
     Policy,
+    normal_path,
 )
 
 __all__ = [
@@ -254,7 +255,7 @@ def _policy(
         layers=tuple(layer for layer in status.in_force if layer != CLEAN_ENV),
         workdir=str(workdir),
         kernel_dir=str(kernel_dir.resolve()),
-        reads=tuple(dict.fromkeys(_real(p) for p in reads if os.path.exists(p))),
+        reads=tuple(dict.fromkeys(normal_path(p) for p in reads if os.path.exists(p))),
         # Python lists the folder holding an editable install's package to import it.
         listable=(str(package.parent),),
     )
@@ -262,12 +263,12 @@ def _policy(
 
 def _python_folders(sys_path: list[str]) -> list[str]:
     """Python's own folders and the kernel's `sys.path`, never home or a folder holding it."""
-    home = _real(os.path.expanduser("~"))
+    home = normal_path(os.path.expanduser("~"))
     folders = [sys.prefix, sys.base_prefix, sys.exec_prefix, *site.getsitepackages()]
     folders += [p for p in sys_path if p and os.path.exists(p)]
     found = []
     for folder in folders:
-        real = _real(folder)
+        real = normal_path(folder)
         too_wide = real == os.sep or home == real or home.startswith(real.rstrip(os.sep) + os.sep)
         if not too_wide:
             found.append(real)
@@ -307,10 +308,6 @@ def _kernel_env(workdir: Path, kernel_dir: Path) -> dict[str, str]:
     return env
 
 
-def _real(path: str) -> str:
-    return os.path.normcase(os.path.realpath(path))
-
-
 # --- the platform probe ---------------------------------------------------------------------
 
 
@@ -341,7 +338,8 @@ def _run_probe() -> dict[str, Any]:
             why = f"the probe failed: {error}"
             return {"sys_path": sys.path, "layers": dict.fromkeys(_PLATFORM_LAYERS, why)}
     # The probe's own folder is gone; it was its sys.path[0] (python -m).
-    probed["sys_path"] = [p for p in probed["sys_path"] if p and _real(p) != _real(folder)]
+    gone = normal_path(folder)
+    probed["sys_path"] = [p for p in probed["sys_path"] if p and normal_path(p) != gone]
     return probed
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from selfdata.reports.errors import TemplateError
 from selfdata.templates.pack import PACK_SUFFIX, unpack
-from selfdata.templates.store import MANIFEST, template_files
+from selfdata.templates.store import MANIFEST, copy_template
 
 __all__ = ["Fetched", "fetch", "is_git_source"]
 
@@ -76,10 +76,7 @@ def fetch(source: str, into: Path, *, ref: str | None = None, subdir: str | None
         return Fetched(unpack(path, into / "pack"), f"pack {path.resolve()}")
     if path.is_dir():
         folder = _template_in(source, path.resolve(), subdir)
-        copy = into / "folder" / folder.name
-        for relative in template_files(folder):
-            (copy / relative).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(folder / relative, copy / relative)
+        copy = copy_template(folder, into / "folder" / folder.name)
         return Fetched(copy, f"folder {folder}")
     raise TemplateError(source, "no such folder, pack or git repository")
 

@@ -47,6 +47,7 @@ __all__ = [
     "approve",
     "check_name",
     "content_digest",
+    "copy_template",
     "forget",
     "install",
     "installed_dir",
@@ -122,6 +123,14 @@ def template_files(folder: Path) -> list[Path]:
             label, f"its files add up to {total:,} bytes; a template may be {MAX_TEMPLATE_BYTES:,}"
         )
     return found
+
+
+def copy_template(folder: Path, target: Path) -> Path:
+    """Copy the template's files (`template_files`, nothing else) from `folder` into `target`."""
+    for relative in template_files(folder):
+        (target / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(folder / relative, target / relative)
+    return target
 
 
 def content_digest(folder: Path) -> str:
@@ -204,10 +213,7 @@ def install(folder: Path, vault: Path, *, source: str, version: str) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=root))
     try:
-        for relative in template_files(folder):
-            target = staging / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(folder / relative, target)
+        copy_template(folder, staging)
         if content_digest(staging) != digest:
             raise TemplateError(name, "changed while it was being installed; try again")
         final = root / name
