@@ -14,7 +14,7 @@ from selfdata import open_vault, xmlscan
 from selfdata.cli import cli as selfdata_cli
 from selfdata.importers import _google_stream
 from selfdata.templates.sandbox import sandbox_status
-from tests.conftest import write
+from tests.conftest import DATA, write
 
 STATEMENT = """#tally v1
 account,acc-1,Test Bank
@@ -32,8 +32,14 @@ def lines(text: str) -> list[str]:
 def all_commands() -> list[tuple[str, click.Command]]:
     found = []
 
+    # Through list_commands and get_command, as click's own help does: the report
+    # and template groups are loaded on first use, not held in `commands`.
+    context = click.Context(selfdata_cli)
+
     def walk(prefix: str, group: click.Group) -> None:
-        for name, command in group.commands.items():
+        for name in group.list_commands(context):
+            command = group.get_command(context, name)
+            assert command is not None, f"`selfdata {prefix} {name}` is listed but does not load"
             found.append((f"{prefix} {name}".strip(), command))
             if isinstance(command, click.Group):
                 walk(f"{prefix} {name}", command)
@@ -52,8 +58,6 @@ def test_every_command_has_help_with_an_example(cli, name, command):
 
 
 def test_every_command_is_documented_in_the_readme():
-    from tests.conftest import DATA
-
     readme = (DATA.parents[1] / "README.md").read_text(encoding="utf-8")
     for name, command in all_commands():
         if not isinstance(command, click.Group):
@@ -370,3 +374,26 @@ def test_a_reader_that_stops_reading_ends_the_command_quietly(tmp_path):
     assert done.stderr == b""
     assert done.returncode == 141
     assert (tmp_path / "x" / "template.toml").exists()  # the work was done before the print
+
+
+def test_the_command_line_ends_with_its_status_and_all_its_output(tmp_path):
+    # `main` ends the process without Python's teardown: what was printed must
+    # still arrive whole, and a failure must still say so in the exit status.
+    command = [sys.executable, "-m", "selfdata", "--vault", str(tmp_path / "v.duckdb")]
+    track = str(DATA / "gpx" / "run_dst_change.gpx")
+    imported = subprocess.run([*command, "import", track], capture_output=True, timeout=120)
+    assert (imported.returncode, imported.stderr) == (0, b"")
+    assert imported.stdout.decode().splitlines()[-1].startswith("1 file: 1 imported,")
+
+    listed = subprocess.run([*command, "imports", "--json"], capture_output=True, timeout=120)
+    assert listed.returncode == 0
+    assert [i["file_name"] for i in json.loads(listed.stdout)] == [
+        track,
+        "(derived from location_points)",
+    ]
+
+    missing = subprocess.run([*command, "forget", "99", "--yes"], capture_output=True, timeout=120)
+    assert missing.returncode == 1
+    assert missing.stderr.decode().splitlines() == [
+        "Error: no import 99; `selfdata imports` lists them"
+    ]

@@ -9,9 +9,22 @@ Example:
     >>> con = selfdata.open_vault()  # doctest: +SKIP
 """
 
-__version__ = "0.1.0"
+from typing import TYPE_CHECKING
 
 from selfdata.errors import SelfdataError
-from selfdata.vault import open_vault
 
+if TYPE_CHECKING:
+    from selfdata.vault import open_vault
+
+__version__ = "0.1.0"
 __all__ = ["SelfdataError", "__version__", "open_vault"]
+
+
+def __getattr__(name: str) -> object:
+    # `open_vault` loads DuckDB on first use: the command line imports this
+    # package for its version, and `selfdata --help` should not wait for DuckDB.
+    if name == "open_vault":
+        from selfdata.vault import open_vault
+
+        return open_vault
+    raise AttributeError(f"module 'selfdata' has no attribute {name!r}")

@@ -13,33 +13,27 @@ import os
 import subprocess
 import sys
 from collections.abc import Sequence
+from importlib import import_module
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import click
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
 from rich.table import Table
 
 from selfdata import __version__
-from selfdata.analytics.categories import CategorizeResult, categorize
-from selfdata.analytics.mobility import DeriveResult, derive
 from selfdata.console import plain_console, quiet_table
-from selfdata.doctor import run_checks
 from selfdata.errors import SelfdataError
-from selfdata.importers import Registry
-from selfdata.ingest import FileResult, forget, import_paths
-from selfdata.reports.cli import report_command, reports_group
-from selfdata.reports.render import Rendered
-from selfdata.templates.cli import templates_group
-from selfdata.vault import open_vault, resolve_vault_path, vault_info
+
+# Each command imports the library modules it uses when it runs, and the report
+# and template groups load on first use: `selfdata --help` then starts in a
+# tenth of a second, and `selfdata import` does not load Jupyter, the template
+# tooling or the analytics it does not need.
+if TYPE_CHECKING:
+    from selfdata.analytics.categories import CategorizeResult
+    from selfdata.analytics.mobility import DeriveResult
+    from selfdata.ingest import FileResult
+    from selfdata.reports.render import Rendered
 
 __all__ = ["cli", "main"]
 
@@ -47,7 +41,23 @@ _CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 class _Root(click.Group):
-    """Turns selfdata's errors into one line, once, for every command."""
+    """Turns selfdata's errors into one line, once, for every command, and loads
+    the command groups that live in their own packages when they are used."""
+
+    _ELSEWHERE: ClassVar[dict[str, tuple[str, str]]] = {
+        "report": ("selfdata.reports.cli", "report_command"),
+        "reports": ("selfdata.reports.cli", "reports_group"),
+        "templates": ("selfdata.templates.cli", "templates_group"),
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._ELSEWHERE})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self._ELSEWHERE and cmd_name not in self.commands:
+            module, name = self._ELSEWHERE[cmd_name]
+            self.add_command(getattr(import_module(module), name), cmd_name)
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -98,6 +108,8 @@ def cli(ctx: click.Context, vault: Path | None, debug: bool) -> None:
         selfdata vault info
         selfdata imports
     """
+    from selfdata.vault import resolve_vault_path
+
     ctx.obj = {"vault": resolve_vault_path(vault), "debug": debug}
 
 
@@ -154,6 +166,8 @@ def import_command(
         selfdata import --importer gpx odd-name.xml
         selfdata import --importer bank_csv -o profile=mybank statement.csv
     """
+    from selfdata.ingest import import_paths
+
     err = plain_console(stderr=True)
     with _ProgressBar(err, enabled=err.is_terminal and not quiet) as progress:
         results = import_paths(
@@ -181,8 +195,12 @@ def _follow_up(vault: Path, results: Sequence[FileResult]) -> list[str]:
     merchant and category, and visits and trips follow the points they come from."""
     lines = []
     if any(r.new.get("transactions") for r in results):
+        from selfdata.analytics.categories import categorize
+
         lines.append(_categorized(categorize(vault)))
     if any(r.new.get(table) for r in results for table in _MOBILITY_INPUTS):
+        from selfdata.analytics.mobility import derive
+
         lines.append(_derived(derive(vault)))
     return lines
 
@@ -202,6 +220,15 @@ class _ProgressBar:
     """A rich progress bar by bytes read, one task per file."""
 
     def __init__(self, console: Console, *, enabled: bool) -> None:
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
         self._enabled = enabled
         self._bar = Progress(
             TextColumn("{task.description}"),
@@ -306,6 +333,8 @@ def imports_command(ctx: click.Context, as_json: bool) -> None:
         selfdata imports
         selfdata imports --json
     """
+    from selfdata.vault import open_vault
+
     with open_vault(_vault_path(ctx)) as con:
         rows = con.execute(
             "SELECT import_id, importer, file_name, strftime(finished_at, '%Y-%m-%d %H:%M'),"
@@ -358,6 +387,9 @@ def forget_command(ctx: click.Context, import_id: int, yes: bool) -> None:
         selfdata imports          # find the id
         selfdata forget 3 --yes
     """
+    from selfdata.ingest import forget
+    from selfdata.vault import open_vault
+
     with open_vault(_vault_path(ctx)) as con:
         found = con.execute(
             "SELECT file_name FROM imports WHERE import_id = ?", [import_id]
@@ -384,6 +416,8 @@ def importers_command() -> None:
     Example:
         selfdata importers
     """
+    from selfdata.importers import Registry
+
     registry = Registry.default()
     table = _table("name", "version", "origin", "patterns", "tables")
     for registered in registry:
@@ -418,6 +452,8 @@ def vault_info_command(ctx: click.Context) -> None:
         selfdata vault info
         SELFDATA_HOME=~/selfdata selfdata vault info
     """
+    from selfdata.vault import open_vault, vault_info
+
     path = _vault_path(ctx)
     with open_vault(path) as con:
         info = vault_info(con, path)
@@ -460,6 +496,8 @@ def doctor_command(ctx: click.Context) -> None:
     Example:
         selfdata doctor
     """
+    from selfdata.doctor import run_checks
+
     checks = run_checks(_vault_path(ctx))
     out = plain_console()
     for check in checks:
@@ -495,6 +533,8 @@ def categorize_command(ctx: click.Context, transfer_days: int) -> None:
         selfdata categorize
         selfdata categorize --transfer-days 5
     """
+    from selfdata.analytics.categories import categorize
+
     result = categorize(_vault_path(ctx), transfer_days=transfer_days)
     plain_console().print(_categorized(result))
 
@@ -533,6 +573,8 @@ def derive_command(ctx: click.Context) -> None:
         selfdata derive
         selfdata --vault ~/vaults/me.duckdb derive
     """
+    from selfdata.analytics.mobility import derive
+
     plain_console().print(_derived(derive(_vault_path(ctx))))
 
 
@@ -572,6 +614,7 @@ def demo_command(ctx: click.Context, out: Path | None, years: int, no_reports: b
         selfdata --vault /tmp/demo.duckdb demo --years 3 --no-reports
     """
     from selfdata.demo import DEMO_TODAY, write_demo
+    from selfdata.ingest import import_paths
     from selfdata.reports.showcase import render_demo_reports
 
     vault = _vault_path(ctx)
@@ -664,11 +707,24 @@ def _notebooks_dir() -> Path:
     return folder
 
 
-cli.add_command(report_command)
-cli.add_command(reports_group)
-cli.add_command(templates_group)
-
-
 def main(argv: Sequence[str] | None = None) -> None:
-    """Console-script entry point."""
-    cli.main(args=list(argv) if argv is not None else sys.argv[1:], prog_name="selfdata")
+    """Console-script entry point: runs the command, then ends the process.
+
+    Once the command is done, its vault connections closed and its output
+    flushed, the process ends without Python's teardown: unloading polars,
+    numpy, pyarrow and DuckDB module by module takes about 0.08 s and leaves
+    nothing different on disk.
+    """
+    try:
+        cli.main(args=list(argv) if argv is not None else sys.argv[1:], prog_name="selfdata")
+        status = 0
+    except SystemExit as end:
+        if not isinstance(end.code, int | None):
+            raise  # a message to print: Python's own exit does that
+        status = end.code or 0
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # the reader went away: nothing more to say
+            status = status or 141
+    os._exit(status)

@@ -15,8 +15,6 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from selfdata.vault import resolve_vault_path
-
 __all__ = ["command_vault", "plain_console", "quiet_table"]
 
 
@@ -40,6 +38,8 @@ def quiet_table(*columns: str, wrap: Collection[str] = (), right: Collection[str
 
 def command_vault(ctx: click.Context) -> Path:
     """The vault a command works on: the root's `--vault`, else the default vault."""
+    from selfdata.vault import resolve_vault_path  # loads DuckDB: only when a command runs
+
     root = ctx.find_root().obj
     vault = root.get("vault") if isinstance(root, dict) else None
     return vault if isinstance(vault, Path) else resolve_vault_path(None)
