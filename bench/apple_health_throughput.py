@@ -129,8 +129,10 @@ from selfdata.importers import Registry
 from selfdata.ingest import import_paths
 registry = Registry.default()
 started = time.perf_counter()
-[result] = import_paths([sys.argv[1]], vault=sys.argv[2], registry=registry)
-print(time.perf_counter() - started, result.status)
+results = import_paths([sys.argv[1]], vault=sys.argv[2], registry=registry)
+# an export.zip is one result per file read (export.xml, export_cda.xml skipped)
+failed = [r for r in results if r.status == "failed"]
+print(time.perf_counter() - started, "failed" if failed else "imported")
 """
 
 

@@ -13,13 +13,15 @@ import zipfile
 from collections import Counter, defaultdict
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from selfdata import open_vault, xmlscan
 from selfdata.errors import ParseError
 from selfdata.importers import apple_health, gpx
-from selfdata.importers._apple_health_elements import route_points
+from selfdata.importers._apple_health_elements import Route, _route_times, route_points
 from selfdata.importers.base import Source
+from selfdata.importers.columns import parse_iso_times
 from selfdata.ingest import import_paths
 from tests.conftest import CORPUS, DATA
 from tests.reference.apple_health_reference import normalise, reference_rows
@@ -166,7 +168,8 @@ def _gpx_rows(data: bytes, tmp_path: Path) -> list[dict[str, object]]:
 
 
 def test_apple_route_files_take_the_fast_path_with_the_gpx_readers_rows(tmp_path):
-    table = route_points(ROUTE_GPX, "w1", "Watch")
+    table, others = route_points([Route(ROUTE_GPX, "w1", "Watch")])
+    assert others == []
     assert table is not None and table.num_rows == ROUTE_GPX.count(b"<trkpt")
     fast = {"location_points": table.to_pylist()}
     assert normalise(fast) == normalise({"location_points": _gpx_rows(ROUTE_GPX, tmp_path)})
@@ -174,7 +177,61 @@ def test_apple_route_files_take_the_fast_path_with_the_gpx_readers_rows(tmp_path
 
 def test_a_route_file_of_another_shape_falls_back_to_the_gpx_reader():
     odd = ROUTE_GPX.replace(b"<trkseg>", b"<trkseg><trkpt lat='1' lon='2'/>", 1)
-    assert route_points(odd, "w1", "Watch") is None
+    assert route_points([Route(odd, "w1", "Watch")]) == (None, [0])
+
+
+@pytest.mark.parametrize(
+    "stray",
+    [
+        (b'lat="', b'lat="95'),  # a latitude out of range
+        (b"<ele>", b"<ele>x"),  # a number that does not parse
+        (b"<course>", b"<course>+"),  # a number JSON would not take as written
+        (b"</ele><time>", b"</ele><time>yesterday "),  # a time that does not parse
+    ],
+    ids=["latitude", "number", "json", "time"],
+)
+def test_routes_read_together_keep_each_file_its_own_rows_and_fallback(tmp_path, stray):
+    # Three workouts' files in one group: the one with a bad value goes to the gpx
+    # reader alone; the others keep their own workout, source and name.
+    renamed = ROUTE_GPX.replace(b"<name>", b"<name>Evening &amp; ", 1)
+    bad = ROUTE_GPX.replace(*stray, 1)
+    routes = [
+        Route(ROUTE_GPX, "w1", "Watch"),
+        Route(bad, "w2", "Phone"),
+        Route(renamed, "w3", "Phone"),
+    ]
+    table, others = route_points(routes)
+    assert others == [1]
+    assert table is not None
+    rows = table.to_pylist()
+    n = ROUTE_GPX.count(b"<trkpt")
+    assert [(r["workout_id"], r["source"]) for r in rows] == [("w1", "Watch")] * n + [
+        ("w3", "Phone")
+    ] * n
+    names = {r["workout_id"]: json.loads(r["extra"]).get("name") for r in rows}
+    expected = _gpx_rows(renamed, tmp_path)[0]["extra"]
+    assert names["w3"] == json.loads(expected)["name"]
+    assert names["w3"].startswith("Evening & ")
+    own = normalise({"location_points": [r for r in rows if r["workout_id"] == "w1"]})
+    assert own == normalise({"location_points": _gpx_rows(ROUTE_GPX, tmp_path)})
+
+
+@pytest.mark.parametrize(
+    "times",
+    [
+        ["2020-07-03T10:41:55Z", "2020-07-03T10:41:57Z"],  # Apple's form: the one-pass path
+        ["2020-07-03T10:41:55Z", "2020-07-03T10:41:60Z"],  # a leap second, as the parser reads it
+        ["2020-07-03T10:41:55Z", "2024-02-30T10:00:00Z"],  # a day that does not exist
+        ["2020-07-03T10:41:55.250Z", "2020-07-03T12:41:57+02:00"],  # other ISO forms
+        ["2020-07-03T10:41:55Z", "3 July 2020"],  # not a time
+    ],
+    ids=["apple", "leap-second", "no-such-day", "other-forms", "not-a-time"],
+)
+def test_route_times_are_those_of_the_general_iso_parser(times):
+    fast = _route_times(pl.Series(times, dtype=pl.String))
+    instants, offsets, bad = parse_iso_times(times)
+    assert fast[0].equals(instants) and fast[1].equals(offsets)
+    assert fast[2].tolist() == bad.tolist()
 
 
 def test_an_unzipped_export_folder_reads_its_routes_once(tmp_path, vault):

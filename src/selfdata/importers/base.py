@@ -156,10 +156,12 @@ class Source:
             if not self.members:
                 with self.open() as stream:
                     _digest_stream(digest, stream)
-            for name in self.members:
-                digest.update(name.encode("utf-8") + b"\0")
-                with zipfile.ZipFile(self.path) as archive, archive.open(name) as stream:
-                    _digest_stream(digest, stream)
+            if self.members:  # opened once: its directory is read anew on each opening
+                with zipfile.ZipFile(self.path) as archive:
+                    for name in self.members:
+                        digest.update(name.encode("utf-8") + b"\0")
+                        with archive.open(name) as stream:
+                            _digest_stream(digest, stream)
         return digest.hexdigest()
 
     @contextmanager
