@@ -54,7 +54,7 @@ tables = ("health_samples", "sleep_segments", "workouts", "location_points")
 _MARKERS = (b"<!DOCTYPE HealthData", b"<HealthData")
 # Route files are converted together up to this many bytes at a time: fewer,
 # bigger column operations, and memory still flat however many routes there are.
-_ROUTE_GROUP_BYTES = 8 << 20
+_ROUTE_GROUP_BYTES = 2 << 20
 
 
 def detect(head: bytes, filename: str) -> bool:
