@@ -23,6 +23,7 @@ from selfdata.analytics import mobility
 from selfdata.analytics._emissions import load_factors
 from selfdata.analytics._places import cluster, reverse_geocode
 from selfdata.errors import ConfigError
+from selfdata.vault import first_row
 
 M_PER_DEG = 111_195.0
 PARIS = (48.8566, 2.3522)
@@ -374,6 +375,24 @@ def test_a_failed_derive_leaves_the_previous_derived_rows(vault, monkeypatch):
     assert rows(vault, "SELECT import_id FROM imports WHERE importer = 'derive'") == [
         (first.import_id,)
     ]
+
+
+def test_a_derive_that_runs_out_of_memory_runs_again_with_duckdbs_default(vault, monkeypatch):
+    load(vault, Track(MONDAY, *PARIS).stay(3600).move(0, 5000, 5).stay(3600))
+    limits: list[object] = []
+    labels = mobility._place_labels
+
+    def short_of_memory(con, settings):  # type: ignore[no-untyped-def]
+        limits.append(first_row(con, "SELECT current_setting('memory_limit')"))
+        if len(limits) == 1:
+            raise duckdb.OutOfMemoryException("failed to allocate 16.0 MiB")
+        return labels(con, settings)
+
+    monkeypatch.setattr(mobility, "_place_labels", short_of_memory)
+    result = mobility.derive(vault)
+    assert (result.visits, result.trips) == (2, 1)
+    assert limits[0] == ("64.0 MiB",) and limits[1] != limits[0]
+    assert rows(vault, "SELECT count(*) FROM imports WHERE importer = 'derive'") == [(1,)]
 
 
 def test_the_same_walk_logged_by_two_apps_counts_its_distance_once(vault):
