@@ -208,9 +208,7 @@ def segment(points: pl.DataFrame, p: MobilitySettings) -> tuple[pl.DataFrame, pl
         edges: one row per edge of a trip: i, trip_no (the visit it leaves),
         utc_offset_min, lat, lon, next_lat, next_lon, dt, d, speed, activity.
     """
-    ts = points["ts"].to_numpy().astype(np.int64)
-    lat = points["lat"].to_numpy().astype(np.float64)
-    lon = points["lon"].to_numpy().astype(np.float64)
+    ts, lat, lon = _positions(points)
     if len(ts) == 0:
         return _visit_frame(points, np.zeros(0, np.int64)), _edge_frame(
             points, p, np.zeros(0, np.int64)
@@ -221,6 +219,15 @@ def segment(points: pl.DataFrame, p: MobilitySettings) -> tuple[pl.DataFrame, pl
     member = _claim(run, lat, lon, dt_prev, p)
     own = _visits(member, ts, lat, lon, p)
     return _visit_frame(points, own), _edge_frame(points, p, own)
+
+
+def _positions(points: pl.DataFrame) -> tuple[Ints, Floats, Floats]:
+    """Times and positions as numpy arrays, views on the frame's own memory where
+    their types already match (a copy of each would be 40 MB per million points)."""
+    ts = points["ts"].to_numpy().astype(np.int64, copy=False)
+    lat = points["lat"].to_numpy().astype(np.float64, copy=False)
+    lon = points["lon"].to_numpy().astype(np.float64, copy=False)
+    return ts, lat, lon
 
 
 def metres(lat1: Floats, lon1: Floats, lat2: Floats, lon2: Floats) -> Floats:
@@ -370,9 +377,7 @@ def _edge_frame(points: pl.DataFrame, p: MobilitySettings, own: Ints) -> pl.Data
     inside = np.where(after == before, after, 0)
     in_trip = np.zeros(n, dtype=bool)
     in_trip[:-1] = (after[:-1] > 0) & ~((inside[:-1] > 0) & (inside[:-1] == inside[1:]))
-    ts = points["ts"].to_numpy().astype(np.int64)
-    lat = points["lat"].to_numpy().astype(np.float64)
-    lon = points["lon"].to_numpy().astype(np.float64)
+    ts, lat, lon = _positions(points)
     at = np.flatnonzero(in_trip)
     dt = (ts[at + 1] - ts[at]).astype(np.float64)
     d = metres(lat[at], lon[at], lat[at + 1], lon[at + 1])
