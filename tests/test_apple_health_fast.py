@@ -205,7 +205,6 @@ def test_the_write_tries_again_when_duckdb_runs_out_of_memory(
     # The room is what the test says, whatever this process holds or frees meanwhile.
     monkeypatch.setattr(ingest, "_resident", lambda: 200 << 20)
     monkeypatch.setattr(ingest, "_PEAK_MEMORY", (200 << 20) + room)
-    monkeypatch.setattr(ingest, "_IMPORT_GROWTH", 0)
     monkeypatch.setattr(ingest, "_write_once", short_of_memory)
     [result] = import_paths([export(tmp_path / "export.xml", steps("5"))], vault=vault)
     assert (result.status, result.new, tried) == ("imported", {"health_samples": 1}, tries)
@@ -222,31 +221,6 @@ def test_the_write_tries_again_when_duckdb_runs_out_of_memory(
 )
 def test_the_write_gets_what_is_left_of_the_budget(room_mb, tries):
     assert [(t, memory >> 20) for t, memory in ingest._write_tries(room_mb << 20)] == tries
-
-
-@pytest.mark.parametrize(
-    ("held_mb", "first_try"),
-    [
-        (150, (2, 73)),  # the command line: 285 MB in all, less 180 held, less 32 aside
-        (1000, (2, 66)),  # a notebook holding 1 GB of data: 128 MB over that, not 32 MB
-    ],
-)
-def test_the_budget_counts_from_what_the_process_held_when_the_run_began(
-    tmp_path, vault, monkeypatch, held_mb, first_try
-):
-    # The process holds `held_mb` when the run begins and 30 MB more by the write.
-    readings = iter([held_mb << 20, (held_mb + 30) << 20])
-    monkeypatch.setattr(ingest, "_resident", lambda: next(readings))
-    tried: list[tuple[int, int]] = []
-    write_once = ingest._write_once
-
-    def recorded(*args, threads, memory):  # type: ignore[no-untyped-def]
-        tried.append((threads, memory >> 20))
-        return write_once(*args, threads=threads, memory=memory)
-
-    monkeypatch.setattr(ingest, "_write_once", recorded)
-    [result] = import_paths([export(tmp_path / "export.xml", steps("5"))], vault=vault)
-    assert (result.status, tried) == ("imported", [first_try])
 
 
 def _workout(day: str) -> str:

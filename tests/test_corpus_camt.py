@@ -73,9 +73,10 @@ def transactions_of(vault: Path, file_name: str) -> list[tuple[Any, ...]]:
         vault,
         "SELECT t.booked_date, t.value_date, t.amount, t.currency, t.description, "
         "t.counterparty, t.bank_ref, t.extra FROM transactions t JOIN imports i USING (import_id) "
-        # The vault keeps no row order: statement, then amount, is a stable one.
+        # The vault keeps no row order: statement, amount, then counterparty and
+        # description (two details may share an amount) is a stable one.
         f"WHERE i.file_name LIKE '%{file_name}' "
-        "ORDER BY t.extra->>'$.statement_id', t.amount",
+        "ORDER BY t.extra->>'$.statement_id', t.amount, t.counterparty, t.description",
     )
     return [(*row[:-1], json.loads(row[-1])) for row in rows]
 

@@ -73,17 +73,13 @@ _STAGING_PREFIX = ".selfdata-staging-"
 # An import's whole peak memory stays under 300 MB: the write phase gives DuckDB
 # what the process has left below _PEAK_MEMORY (DuckDB and the staged Arrow
 # batches it is reading take up to _DUCKDB_OVERHEAD beyond its limit), within
-# _WRITE_MEMORY. A process that held more when the run began (a notebook with
-# data frames loaded) may grow by _IMPORT_GROWTH over that instead, so its
-# imports are not starved; the command line holds about 150 MB then, so its
-# bound stays _PEAK_MEMORY. More is faster (a first import of 1M rows
+# _WRITE_MEMORY. More is faster (a first import of 1M rows
 # takes 40% more CPU in 40 MB than in 192 MB), less fails: each DuckDB thread
 # needs its share, so a second thread only runs with _TWO_THREADS (never more
 # than two, whatever the machine); when DuckDB still runs out (deduping 1M rows
 # against as many needs 80 MB with one thread), the write is tried again with
 # one thread, then with _RETRY_MEMORY.
 _PEAK_MEMORY = 285 << 20
-_IMPORT_GROWTH = 128 << 20
 _DUCKDB_OVERHEAD = 32 << 20
 _WRITE_MEMORY = (32 << 20, 256 << 20)
 _TWO_THREADS = 48 << 20
@@ -144,7 +140,6 @@ def import_paths(
         >>> results[0].new  # doctest: +SKIP
         {'location_points': 1840, 'workouts': 3}
     """
-    held_before = _resident()  # one budget for the whole run, however many files
     registry = registry or Registry.default()
     forced = registry.get(importer) if importer else None
     # One read of the known file hashes serves the whole run.
@@ -176,7 +171,6 @@ def import_paths(
                     lock_timeout=lock_timeout,
                     known=known,
                     options=options,
-                    held_before=held_before,
                 )
             )
         except IngestError as error:
@@ -223,19 +217,14 @@ def import_source(
     lock_timeout: float | None = None,
     known: dict[str, int] | None = None,
     options: Mapping[str, Any] | None = None,
-    held_before: int | None = None,
 ) -> FileResult:
     """Import one file with a known importer, atomically. Raises IngestError on bad input.
 
     `known` maps the sha256 of files already in the vault to their import id
     (read from the vault when not given); it is updated with this import.
     `options` override the importer's table of selfdata.toml key by key.
-    `held_before` is the process's resident memory when the run began, which
-    sets the import's memory budget (measured now when not given).
     """
     started, started_at = time.monotonic(), time.time()
-    if held_before is None:
-        held_before = _resident()
     vault_path = resolve_vault_path(vault)
     configured = load_settings(vault_path).importer_options.get(importer.name, {})
     source.options = {**configured, **(options or {})}
@@ -265,9 +254,8 @@ def import_source(
                 if progress:
                     progress.phase("writing")
                 digest = hashing.result()
-                budget = max(_PEAK_MEMORY, held_before + _IMPORT_GROWTH)
                 write = (source, importer, digest, staged, vault_path, lock_timeout, started_at)
-                result = _write(*write, budget=budget)
+                result = _write(*write)
             finally:
                 if progress:
                     progress.finish()
@@ -541,12 +529,10 @@ def _write(
     vault_path: Path,
     lock_timeout: float | None,
     started_at: float,
-    *,
-    budget: int,
 ) -> FileResult:
-    """Write the staged rows, DuckDB given what is left of the process's `budget`."""
+    """Write the staged rows, DuckDB given what the process has left below _PEAK_MEMORY."""
     _release_memory()  # what staging (and hashing) freed, before DuckDB takes its share
-    tries = _write_tries(budget - _resident())
+    tries = _write_tries(_PEAK_MEMORY - _resident())
     write = (source, importer, digest, staged, vault_path, lock_timeout, started_at)
     for threads, limit in tries[:-1]:
         try:
@@ -559,7 +545,7 @@ def _write(
 
 def _write_tries(room: int) -> list[tuple[int, int]]:
     """DuckDB's threads and memory limit for each try of a write, with `room`
-    bytes left below the process's budget.
+    bytes left below _PEAK_MEMORY.
 
     Example:
         >>> [(threads, memory >> 20) for threads, memory in _write_tries(200 << 20)]
