@@ -1,4 +1,5 @@
-/* Growable byte buffers and UTF-8, shared by the C extensions (_xmltok.c, _jsonscan.c).
+/* Growable byte buffers, UTF-8 and the civil calendar, shared by the C extensions
+ * (_xmltok.c, _jsonscan.c).
  *
  * Each extension includes this header once; everything is static, so each
  * module keeps its own copy and nothing is exported. Callers reserve space
@@ -85,6 +86,24 @@ static inline int utf8_length(const unsigned char *s, Py_ssize_t left) {
         if (next < (k == 1 ? low : 0x80) || next > (k == 1 ? high : 0xBF)) return 0;
     }
     return length;
+}
+
+/* Whether day `day` of month `month` (1 to 12) exists in `year`. */
+static int date_exists(int year, int month, int day) {
+    static const int DAYS[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    return day >= 1 && day <= DAYS[month - 1] + (month == 2 && leap);
+}
+
+/* Days from 1970-01-01 to a date of the proleptic Gregorian calendar (Howard
+ * Hinnant's days_from_civil), for times read straight into epoch numbers. */
+static int64_t days_from_civil(int year, int month, int day) {
+    year -= month <= 2;
+    int64_t era = (year >= 0 ? year : year - 399) / 400;
+    int64_t year_of_era = year - era * 400;
+    int64_t day_of_year = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+    int64_t day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    return era * 146097 + day_of_era - 719468;
 }
 
 #endif

@@ -481,14 +481,6 @@ static void put_double(Buffer *b, double v) {
 
 /* --- ISO 8601 times -------------------------------------------------------------- */
 
-static int64_t days_from_civil(int year, int month, int day) {
-    year -= month <= 2;
-    int64_t era = (year >= 0 ? year : year - 399) / 400;
-    int64_t yoe = year - era * 400;
-    int64_t doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
 
 static inline int number_at(const unsigned char *t, int digits) {
     int value = 0;
@@ -503,7 +495,6 @@ static inline int number_at(const unsigned char *t, int digits) {
  * Google writes, all of which Arrow's cast (the reference) reads the same. 0 for
  * anything else. */
 static int parse_time(const unsigned char *t, Py_ssize_t n, int64_t *micros) {
-    static const int DAYS[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     if (n < 20 || t[4] != '-' || t[7] != '-' || t[10] != 'T' || t[13] != ':' || t[16] != ':')
         return 0;
     int year = number_at(t, 4), month = number_at(t + 5, 2), day = number_at(t + 8, 2);
@@ -511,8 +502,7 @@ static int parse_time(const unsigned char *t, Py_ssize_t n, int64_t *micros) {
     if (year < 1 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 ||
         minute > 59 || second < 0 || second > 59)
         return 0;
-    int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    if (day > DAYS[month - 1] + (month == 2 && leap)) return 0;
+    if (!date_exists(year, month, day)) return 0;
     Py_ssize_t i = 19;
     int64_t fraction = 0;
     if (t[i] == '.') {

@@ -339,14 +339,6 @@ static int put_json_number(Buffer *b, const char *text, Py_ssize_t length) {
     return 0;
 }
 
-static int64_t days_from_civil(int year, int month, int day) {
-    year -= month <= 2;
-    int64_t era = (year >= 0 ? year : year - 399) / 400;
-    int64_t year_of_era = year - era * 400;
-    int64_t day_of_year = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
-    int64_t day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    return era * 146097 + day_of_era - 719468;
-}
 
 static inline int two(const char *t) {
     return is_digit(t[0]) && is_digit(t[1]) ? (t[0] - '0') * 10 + (t[1] - '0') : -1;
@@ -355,7 +347,6 @@ static inline int two(const char *t) {
 /* `2023-03-26 08:10:00 +0200` -> UTC microseconds and offset minutes; 0 if it is not
  * a date of that exact shape that exists. */
 static int parse_date(const char *t, Py_ssize_t length, int64_t *micros, int *zone) {
-    static const int DAYS[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     if (length != 25 || t[4] != '-' || t[7] != '-' || t[10] != ' ' || t[13] != ':' ||
         t[16] != ':' || t[19] != ' ' || (t[20] != '+' && t[20] != '-'))
         return 0;
@@ -367,8 +358,7 @@ static int parse_date(const char *t, Py_ssize_t length, int64_t *micros, int *zo
         zone_minutes < 0)
         return 0;
     int year = century * 100 + years;
-    int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    if (year < 1 || day > DAYS[month - 1] + (month == 2 && leap)) return 0;
+    if (year < 1 || !date_exists(year, month, day)) return 0;
     int offset = (t[20] == '-' ? -1 : 1) * (zone_hours * 60 + zone_minutes);
     int64_t seconds = days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 +
                       second - (int64_t)offset * 60;
