@@ -111,29 +111,30 @@ def _importers() -> Check:
 
 
 def _tokenizer() -> Check:
-    # The C tokenizer is optional: without it big XML exports import more slowly.
-    if xmlscan.native():
-        return Check("tokenizer", "OK", "C XML tokenizer built (fast Apple Health imports)")
-    return Check(
+    return _optional_extension(
         "tokenizer",
-        "SKIP",
+        xmlscan.native(),
+        "C XML tokenizer built (fast Apple Health imports)",
         "C XML tokenizer not built or switched off; big XML exports use the slower numpy path "
         "(reinstall with a C compiler: pip install --force-reinstall -e .)",
     )
 
 
 def _json_scanner() -> Check:
-    # Optional like the tokenizer: without it DuckDB's JSON reader reads Records.json.
     from selfdata.importers import _google_stream
 
-    if _google_stream.native():
-        return Check("scanner", "OK", "C Records.json scanner built (fast Google imports)")
-    return Check(
+    return _optional_extension(
         "scanner",
-        "SKIP",
+        _google_stream.native(),
+        "C Records.json scanner built (fast Google imports)",
         "C Records.json scanner not built or switched off; Google's Records.json is read by "
         "DuckDB's JSON reader, more slowly (reinstall with a C compiler)",
     )
+
+
+def _optional_extension(name: str, built: bool, fast: str, slow: str) -> Check:
+    # The C extensions are optional: without one, its imports take the slower path.
+    return Check(name, "OK", fast) if built else Check(name, "SKIP", slow)
 
 
 def _sandbox() -> Check:
