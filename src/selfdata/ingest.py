@@ -254,8 +254,9 @@ def import_source(
                 if progress:
                     progress.phase("writing")
                 digest = hashing.result()
-                write = (source, importer, digest, staged, vault_path, lock_timeout, started_at)
-                result = _write(*write)
+                result = _write(
+                    source, importer, digest, staged, vault_path, lock_timeout, started_at
+                )
             finally:
                 if progress:
                     progress.finish()

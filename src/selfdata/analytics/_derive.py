@@ -37,8 +37,8 @@ FILE_NAME = "(derived from location_points)"
 
 # DuckDB's share while loading and sorting the points and summing up trips:
 # beyond it, it spills to disk. Its default (80 % of the machine) made it the
-# largest part of derive's peak: 5 million points peaked at 2.13 GB, 1.52 to
-# 1.59 GB with this limit, and 687,501 at 566 to 589 MB, 470 to 475 MB, for
+# largest part of derive's peak: 5 million points peaked at 2.13 GB, about
+# 1.55 GB with this limit, and 687,501 at 566 to 589 MB, 470 to 475 MB, for
 # about 10 % more time. Should a query still run out, derive runs again with
 # DuckDB's default.
 _DUCKDB_MEMORY = 64 << 20
